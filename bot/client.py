@@ -1,0 +1,251 @@
+"""The discord.py bot: intents, allowed mentions, start-up work, and the one error handler.
+
+Everything a cog needs is an attribute here: `config`, `kb` (the knowledge base, loaded once),
+`store` (guild settings) and `linker` (question → answer, so answers follow edits and deletes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import pkgutil
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+import bot.cogs
+from bot.cogs._linker import AnswerLinker
+from bot.config import Config
+from bot.kb import Knowledge, load_knowledge
+from bot.store import SettingsStore, SQLiteSettingsStore
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
+
+
+class StartupError(RuntimeError):
+    """Start-up could not finish; the message is one sentence for the operator."""
+
+
+def discover_extensions() -> Iterator[str]:
+    """Every public module in `bot/cogs/` (private helpers start with `_`)."""
+    for module in pkgutil.iter_modules(bot.cogs.__path__, bot.cogs.__name__ + "."):
+        if not module.name.rsplit(".", 1)[-1].startswith("_"):
+            yield module.name
+
+
+def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> None:
+    """Send REST calls to `api_base` and the websocket to `gateway_url` instead of discord.com.
+
+    `Route.BASE` must be set after any `_set_api_version()` call, which rewrites it; interaction
+    callbacks and webhooks use the same `Route`, so they follow.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def _is_loopback_url(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def user_sentence(error: BaseException) -> str | None:
+    """The one sentence a user sees for an error they can cause; None for our own failures."""
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again <t:{int(time.time() + error.retry_after) + 1}:R>."
+    if isinstance(error, app_commands.MissingPermissions):
+        return "You need the Manage Server permission to change netexplain's settings here."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        missing = ", ".join(p.replace("_", " ") for p in error.missing_permissions)
+        return f"I am missing a permission in this channel: {missing}."
+    if isinstance(error, app_commands.TransformerError):
+        return "I could not understand one of the options; please pick it from the list."
+    if isinstance(error, app_commands.CheckFailure):
+        return "Only the bot's owner can do that."
+    if isinstance(error, discord.Forbidden):
+        return "Discord did not let me post there; check my permissions in this channel."
+    return None
+
+
+class NetexplainBot(commands.Bot):
+    """netexplain on Discord: no prefix commands, no pings, no privileged intent unless watching."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: SettingsStore | None = None,
+        knowledge_loader: Callable[[], Knowledge] = load_knowledge,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = config.message_content
+        options: dict[str, Any] = {}
+        if _is_loopback_url(config.gateway_url):
+            # READY waits this long for GUILD_CREATEs; a local server sends them at once.
+            options["guild_ready_timeout"] = 0.1
+        super().__init__(
+            command_prefix=[],
+            help_command=None,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            owner_ids=set(config.owner_ids) or None,
+            **options,
+        )
+        self.config = config
+        self._store = store
+        self._knowledge_loader = knowledge_loader
+        self._kb: Knowledge | None = None
+        self.linker = AnswerLinker()
+        self.connected_once = asyncio.Event()
+        self._guard_parsers()
+
+    # ------------------------------------------------------------------ start-up
+
+    @property
+    def kb(self) -> Knowledge:
+        """The knowledge base (loaded in `setup_hook`)."""
+        if self._kb is None:
+            raise RuntimeError("the knowledge base is loaded in setup_hook")
+        return self._kb
+
+    @property
+    def store(self) -> SettingsStore:
+        """Guild settings (opened in `setup_hook`)."""
+        if self._store is None:
+            raise RuntimeError("the settings store is opened in setup_hook")
+        return self._store
+
+    async def setup_hook(self) -> None:
+        """Load the knowledge base and settings, then every extension. Never syncs commands."""
+        try:
+            self._kb = await asyncio.to_thread(self._knowledge_loader)
+        except Exception as exc:
+            raise StartupError(f"The knowledge base could not be loaded: {exc}") from exc
+        if self._store is None:
+            try:
+                self._store = await SQLiteSettingsStore(self.config.db_path).open()
+            except Exception as exc:
+                raise StartupError(
+                    f"The settings database at {self.config.db_path} could not be opened: {exc}"
+                ) from exc
+        self.tree.on_error = self.on_app_command_error
+        for name in discover_extensions():
+            await self.load_extension(name)
+        log.info("loaded extensions: %s", ", ".join(sorted(self.extensions)))
+
+    async def on_connect(self) -> None:
+        """Mark the first gateway connection (the runner's connect timeout waits for it)."""
+        self.connected_once.set()
+
+    async def on_ready(self) -> None:
+        """Log who we are and where, once per READY."""
+        log.info(
+            "ready as %s (id %s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds)
+        )
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: the cogs' listeners do all the work, so skip `process_commands`."""
+
+    async def close(self) -> None:
+        """Close the gateway, then the settings store."""
+        await super().close()
+        if self._store is not None:
+            await self._store.close()
+
+    def _guard_parsers(self) -> None:
+        """Make one malformed gateway event cost one event, not the connection.
+
+        discord.py's gateway loop only survives network errors: a `KeyError` inside a parser (say, a
+        MESSAGE_CREATE without `author`) would end `connect()` and the bot with it.
+        """
+        parsers = self._connection.parsers
+
+        def guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+            def parse(data: Any) -> None:
+                try:
+                    parser(data)
+                except Exception:
+                    log.exception("ignored a malformed %s event from the gateway", event)
+
+            return parse
+
+        for event, parser in list(parsers.items()):
+            parsers[event] = guarded(event, parser)
+
+    # ------------------------------------------------------------------ errors
+
+    def describe_message(self, message: discord.Message | None) -> str:
+        """Context for logs: ids always, the text only when NETEXPLAIN_LOG_CONTENT is on."""
+        if message is None:
+            return "no message"
+        guild = message.guild.id if message.guild else "DM"
+        text = f"message {message.id} in channel {message.channel.id} (guild {guild}) by {message.author.id}"
+        if self.config.log_content:
+            text += f": {message.content!r}"
+        return text
+
+    def describe_interaction(self, interaction: discord.Interaction[Any]) -> str:
+        """Context for logs about an interaction, without its options unless content logging is on."""
+        text = (
+            f"interaction {interaction.id} by {interaction.user.id} in channel {interaction.channel_id} "
+            f"(guild {interaction.guild_id or 'DM'})"
+        )
+        if self.config.log_content:
+            text += f" data={interaction.data!r}"
+        return text
+
+    async def report_interaction_error(
+        self, interaction: discord.Interaction[Any], error: BaseException, *, where: str
+    ) -> None:
+        """One handler for commands, menus and buttons: a sentence to the user, context to the log."""
+        sentence = user_sentence(error)
+        if sentence is None:
+            original = getattr(error, "original", error)
+            log.error("%s failed: %s", where, self.describe_interaction(interaction), exc_info=original)
+            sentence = APOLOGY
+        else:
+            log.info(
+                "%s refused: %s (%s)", where, type(error).__name__, self.describe_interaction(interaction)
+            )
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(sentence, ephemeral=True)
+            else:
+                await interaction.response.send_message(sentence, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about the error in %s", where)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """`CommandTree.on_error`: every slash command and context menu error lands here."""
+        command = interaction.command
+        where = f"/{command.qualified_name}" if command is not None else "an application command"
+        await self.report_interaction_error(interaction, error, where=where)
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """Event listeners: log with context and keep running."""
+        context = ", ".join(
+            self.describe_message(arg) if isinstance(arg, discord.Message) else type(arg).__name__
+            for arg in args
+        )
+        log.exception("event %s failed (%s)", event_method, context or "no arguments")

@@ -1,0 +1,110 @@
+"""Posting an explanation as a reply and keeping it in step with its question (for explain and watch)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.cogs._linker import AnswerStyle, Link
+from bot.core import explain
+from bot.core.model import Explanation
+from bot.render import AnswerView, render_compact, render_explanation, render_help
+
+if TYPE_CHECKING:
+    from bot.client import NetexplainBot
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY = 4000  # Discord's own message limit (Nitro); longer input is cut, not rejected
+
+
+def strip_mentions_of(content: str, user_id: int) -> str:
+    """The message text without mentions of `user_id` (`<@id>` and the legacy `<@!id>`)."""
+    return re.sub(rf"<@!?{user_id}>", " ", content).strip()
+
+
+def explain_text(bot: NetexplainBot, text: str) -> Explanation:
+    """Run the core on user text (cut to a sane size first)."""
+    return explain(text[:MAX_QUERY], bot.kb)
+
+
+def fingerprint(text: str) -> int:
+    """Changes when the text does; edits that leave it alone (embed unfurls) are ignored."""
+    return hash(text)
+
+
+def build_reply(
+    explanation: Explanation, *, asker_id: int, style: AnswerStyle, note: str | None = None
+) -> tuple[list[discord.Embed], AnswerView | None]:
+    """Embeds and view for an answer in `style`; the short help when nothing was found."""
+    if not explanation.found_anything:
+        return [render_help(note=note)], None
+    if style == "compact":
+        return render_compact(explanation).embeds, None
+    view = AnswerView(explanation, asker_id=asker_id)
+    return render_explanation(explanation).embeds, view if view.has_buttons else None
+
+
+async def reply_to(
+    bot: NetexplainBot,
+    question: discord.Message,
+    explanation: Explanation,
+    *,
+    asker_id: int,
+    style: AnswerStyle,
+    text: str,
+    note: str | None = None,
+) -> discord.Message:
+    """Reply threaded on `question`, pinging nobody, and remember the pair so the answer follows it."""
+    embeds, view = build_reply(explanation, asker_id=asker_id, style=style, note=note)
+    kwargs: dict[str, object] = {"view": view} if view is not None else {}
+    answer = await question.channel.send(
+        embeds=embeds,
+        reference=question.to_reference(fail_if_not_exists=False),
+        mention_author=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if view is not None:
+        view.message = answer
+    bot.linker.add(Link(question.id, question.channel.id, answer.id, asker_id, style, fingerprint(text)))
+    return answer
+
+
+async def follow_edit(bot: NetexplainBot, link: Link, explanation: Explanation | None, text: str) -> None:
+    """Update the answer after its question was edited, or delete it when nothing is left to explain."""
+    if link.fingerprint == fingerprint(text):
+        return
+    answer = bot.get_partial_messageable(link.channel_id).get_partial_message(link.answer_id)
+    keep = explanation is not None and (
+        explanation.triggered if link.style == "compact" else explanation.found_anything
+    )
+    if explanation is None or not keep:
+        bot.linker.pop(link.question_id)
+        with contextlib.suppress(discord.NotFound):
+            await answer.delete()
+        return
+    embeds, view = build_reply(explanation, asker_id=link.asker_id, style=link.style)
+    try:
+        message = await answer.edit(embeds=embeds, view=view)
+    except discord.NotFound:
+        bot.linker.pop(link.question_id)  # someone deleted the answer in the meantime
+        return
+    if view is not None:
+        view.message = message
+    bot.linker.add(
+        Link(link.question_id, link.channel_id, link.answer_id, link.asker_id, link.style, fingerprint(text))
+    )
+
+
+async def delete_answer_of(bot: NetexplainBot, question_id: int) -> None:
+    """Delete the answer to a deleted question, if we remember one."""
+    link = bot.linker.pop(question_id)
+    if link is None:
+        return
+    answer = bot.get_partial_messageable(link.channel_id).get_partial_message(link.answer_id)
+    with contextlib.suppress(discord.NotFound):
+        await answer.delete()

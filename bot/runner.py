@@ -1,0 +1,189 @@
+"""Entry functions for `netexplain run` and `netexplain sync`: exit codes and one-sentence failures.
+
+Whatever goes wrong at start-up (no token, a rejected token, a refused privileged intent, a server
+that can't be reached) ends in one sentence on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import aiohttp
+import discord
+
+from bot.client import NetexplainBot, StartupError, point_discord_py_at
+from bot.config import Config, ConfigError, load_config
+from bot.store import SQLiteSettingsStore
+
+log = logging.getLogger("netexplain")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications "
+    "and put its token in DISCORD_TOKEN."
+)
+
+
+def fail(sentence: str, code: int = EXIT_FAILURE) -> int:
+    """Print one sentence for the operator and return the exit code."""
+    print(f"netexplain: {sentence}", file=sys.stderr, flush=True)
+    return code
+
+
+def setup_logging(config: Config) -> None:
+    """discord.py's log format on stderr; its HTTP chatter only at DEBUG (RoboDanny does the same)."""
+    level = getattr(logging, config.log_level)
+    discord.utils.setup_logging(level=level, root=True)
+    if level > logging.DEBUG:
+        logging.getLogger("discord.http").setLevel(logging.WARNING)
+
+
+def _api_base(config: Config) -> str:
+    return config.api_base or discord.http.Route.BASE
+
+
+def _gateway(config: Config) -> str:
+    return config.gateway_url or str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def explain_failure(exc: BaseException, config: Config) -> str:
+    """The sentence for a start-up or connection failure."""
+    if isinstance(exc, discord.LoginFailure):
+        return "Discord rejected the token in DISCORD_TOKEN; copy it again from the developer portal."
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return (
+            "Discord refused the message-content intent: enable it for the bot in the developer portal "
+            "(Bot → Privileged Gateway Intents), or unset NETEXPLAIN_MESSAGE_CONTENT."
+        )
+    if isinstance(exc, StartupError):
+        return str(exc)
+    if isinstance(exc, discord.GatewayNotFound | discord.ConnectionClosed):
+        code = getattr(exc, "code", None)
+        return f"The Discord gateway at {_gateway(config)} closed the connection" + (
+            f" (code {code})." if code else "."
+        )
+    if isinstance(exc, discord.HTTPException):
+        return f"Discord answered {exc.status} while logging in: {exc.text or exc}."
+    if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
+        return f"Could not reach the Discord API at {_api_base(config)}: {exc or type(exc).__name__}."
+    return f"netexplain stopped after an unexpected {type(exc).__name__}: {exc}"
+
+
+async def _connected_within(bot: NetexplainBot, seconds: float) -> bool:
+    try:
+        await asyncio.wait_for(bot.connected_once.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _run(config: Config) -> int:
+    bot = NetexplainBot(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
+            loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        start = asyncio.create_task(bot.start(config.token.reveal()), name="netexplain-bot")
+        stopping = asyncio.create_task(stop.wait(), name="netexplain-stop")
+        watchdog = asyncio.create_task(
+            _connected_within(bot, config.connect_timeout), name="netexplain-watchdog"
+        )
+        pending: set[asyncio.Task[object]] = {start, stopping, watchdog}  # type: ignore[arg-type]
+        code = EXIT_OK
+        while True:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if start in done:
+                exc = start.exception()
+                if exc is not None:
+                    log.debug("start-up failed", exc_info=exc)
+                    code = fail(explain_failure(exc, config))
+                break
+            if stopping in done:
+                log.info("stopping on a signal")
+                break
+            if watchdog in done:
+                if watchdog.result():
+                    continue  # connected: keep waiting for the bot or a signal
+                code = fail(
+                    f"Could not connect to the Discord gateway at {_gateway(config)} "
+                    f"within {config.connect_timeout:g} seconds."
+                )
+                break
+        for task in pending:
+            task.cancel()
+        await bot.close()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    return code
+
+
+def run_bot(config: Config) -> int:
+    """`netexplain run`: connect and answer until stopped; the exit code says how it ended."""
+    if not config.token:
+        return fail(NO_TOKEN, EXIT_CONFIG)
+    setup_logging(config)
+    point_discord_py_at(config.api_base, config.gateway_url)
+    try:
+        return asyncio.run(_run(config))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def _sync(config: Config, guild_id: int | None) -> int:
+    # The settings store is irrelevant to syncing; an in-memory one keeps `sync` from touching the DB.
+    bot = NetexplainBot(config, store=await SQLiteSettingsStore(":memory:").open())
+    async with bot:
+        await bot.login(config.token.reveal())  # HTTP only: runs setup_hook, never opens the gateway
+        if guild_id is not None:
+            guild = discord.Object(id=guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+            where = f"to server {guild_id}"
+        else:
+            synced = await bot.tree.sync()
+            where = "globally (Discord may take up to an hour to show them everywhere)"
+    print(f"Synced {len(synced)} commands {where}: {', '.join(sorted(c.name for c in synced))}.")
+    return EXIT_OK
+
+
+def sync_commands(config: Config, guild_id: int | None = None) -> int:
+    """`netexplain sync [--guild ID]`: publish the slash commands over HTTP, without the gateway."""
+    if not config.token:
+        return fail(NO_TOKEN, EXIT_CONFIG)
+    setup_logging(config)
+    point_discord_py_at(config.api_base, config.gateway_url)
+    try:
+        return asyncio.run(_sync(config, guild_id))
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as exc:
+        log.debug("sync failed", exc_info=exc)
+        if isinstance(exc, discord.Forbidden):
+            return fail(
+                "Discord refused the sync: invite the bot with the applications.commands scope "
+                "(and into that server, for --guild)."
+            )
+        return fail(explain_failure(exc, config))
+
+
+def main() -> int:
+    """Run the bot configured from the environment (what `netexplain run` does)."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_CONFIG)
+    return run_bot(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
