@@ -84,6 +84,8 @@ def quote_inline(user_text: str, limit: int = 200) -> str:
 
 def _cut_on_boundary(text: str, room: int) -> str:
     cut = text[: max(room, 0)]
+    if room < len(text) and text[room].isspace():
+        return cut.rstrip()  # the cut already falls on a boundary
     boundary = max(cut.rfind("\n"), cut.rfind(" "))
     if boundary > len(cut) // 2:  # don't throw away more than half for the sake of a boundary
         cut = cut[:boundary]

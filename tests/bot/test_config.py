@@ -1,0 +1,93 @@
+"""Configuration: typed values from the environment and TOML, one clear sentence when a value is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Secret, default_db_path, load_config
+
+
+def test_defaults_need_only_a_token() -> None:
+    config = load_config({"DISCORD_TOKEN": "abc"})
+    assert config.token.reveal() == "abc"
+    assert config.message_content is False and config.log_content is False
+    assert config.watch_cooldown_minutes == 5.0
+    assert config.log_level == "INFO"
+    assert config.api_base is None and config.gateway_url is None
+
+
+def test_token_is_never_shown_in_repr() -> None:
+    config = load_config({"DISCORD_TOKEN": "super-secret-token"})
+    assert "super-secret-token" not in repr(config)
+    assert "super-secret-token" not in str(config.token)
+    assert not Secret("")
+
+
+def test_every_documented_variable_is_read() -> None:
+    config = load_config(
+        {
+            "DISCORD_TOKEN": "t",
+            "NETEXPLAIN_DB": "/tmp/x/settings.sqlite3",
+            "NETEXPLAIN_MESSAGE_CONTENT": "true",
+            "NETEXPLAIN_LOG_LEVEL": "debug",
+            "NETEXPLAIN_LOG_CONTENT": "1",
+            "NETEXPLAIN_API_BASE": "http://127.0.0.1:8080/api/v10/",
+            "NETEXPLAIN_GATEWAY_URL": "ws://127.0.0.1:8080/gateway",
+            "NETEXPLAIN_WATCH_COOLDOWN": "2.5",
+            "NETEXPLAIN_OWNER_IDS": "1, 2",
+        }
+    )
+    assert config.db_path == Path("/tmp/x/settings.sqlite3")
+    assert config.message_content and config.log_content
+    assert config.log_level == "DEBUG"
+    assert config.api_base == "http://127.0.0.1:8080/api/v10"
+    assert config.gateway_url == "ws://127.0.0.1:8080/gateway"
+    assert config.watch_cooldown_minutes == 2.5
+    assert config.owner_ids == frozenset({1, 2})
+    assert config.uses_custom_discord
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NETEXPLAIN_MESSAGE_CONTENT", "maybe"),
+        ("NETEXPLAIN_LOG_LEVEL", "LOUD"),
+        ("NETEXPLAIN_WATCH_COOLDOWN", "-1"),
+        ("NETEXPLAIN_WATCH_COOLDOWN", "soon"),
+        ("NETEXPLAIN_API_BASE", "ftp://example"),
+        ("NETEXPLAIN_GATEWAY_URL", "http://127.0.0.1/gateway"),
+        ("NETEXPLAIN_OWNER_IDS", "me"),
+    ],
+)
+def test_a_bad_value_is_one_sentence_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({name: value})
+    message = str(info.value)
+    assert message.startswith(name) and message.endswith(".") and "\n" not in message
+
+
+def test_toml_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    path = tmp_path / "netexplain.toml"
+    path.write_text(
+        '[netexplain]\ndiscord_token = "from-file"\nwatch_cooldown = 10\nmessage_content = true\n'
+    )
+    config = load_config({"NETEXPLAIN_CONFIG": str(path), "DISCORD_TOKEN": "from-env"})
+    assert config.token.reveal() == "from-env"
+    assert config.watch_cooldown_minutes == 10.0
+    assert config.message_content is True
+
+
+def test_toml_unknown_keys_and_missing_files_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("tokn = 'x'\n")
+    with pytest.raises(ConfigError, match="unknown keys: tokn"):
+        load_config({"NETEXPLAIN_CONFIG": str(path)})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config({"NETEXPLAIN_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_default_database_lives_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_db_path() == tmp_path / "netexplain" / "netexplain.sqlite3"
