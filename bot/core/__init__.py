@@ -1,0 +1,58 @@
+"""The pure core: text and knowledge in, an `Explanation` out. No Discord, no network, no files.
+
+`explain` runs the pipeline: `extract` finds candidates with spans, `classify` classifies them
+(addresses by the IANA registries, ports by RFC 6335 and each OS's ephemeral range), and `compose`
+writes the answer from knowledge entries.
+"""
+
+from __future__ import annotations
+
+from bot.core.classify import classify, classify_address, classify_network, classify_port
+from bot.core.compose import compose
+from bot.core.extract import extract, may_contain_findings
+from bot.core.knowledge import Knowledge
+from bot.core.model import Answer, Explanation, Finding
+
+__all__ = [
+    "Answer",
+    "Explanation",
+    "Finding",
+    "classify_address",
+    "classify_network",
+    "classify_port",
+    "explain",
+    "find",
+    "is_triggering",
+]
+
+_TRIGGER_KINDS = frozenset({"error", "endpoint", "network", "port"})
+
+
+def find(text: str, kb: Knowledge) -> list[Finding]:
+    """Every finding in `text`, classified, in order of position."""
+    return [classify(c, kb, text) for c in extract(text, kb)]
+
+
+def is_triggering(findings: list[Finding]) -> bool:
+    """Whether a watching bot would answer unasked: an error, an address, a port or a local URL.
+
+    Terms and bare host names do not: a passing "localhost" in conversation is not a question.
+    """
+    for f in findings:
+        if f.kind in _TRIGGER_KINDS:
+            return True
+        if f.kind == "address" and f.address is not None and f.address.ip is not None:
+            return True
+        if f.kind == "url" and (f.address is not None or f.port is not None):
+            return True
+    return False
+
+
+def explain(text: str, kb: Knowledge, *, passive: bool = False) -> Explanation:
+    """Explain one message. With `passive`, ordinary chatter is ruled out first, at little cost."""
+    if passive and not may_contain_findings(text, kb):
+        findings: list[Finding] = []
+    else:
+        findings = find(text, kb)
+    answer, parts = compose(findings, kb)
+    return Explanation(text, tuple(findings), is_triggering(findings), answer, parts)

@@ -1,0 +1,208 @@
+"""The `netexplain` command line: explain text, scan a log, check the knowledge base, run the bot.
+
+Imports stay lazy: `netexplain explain` must start in tens of milliseconds, so nothing here pulls in
+discord.py or aiohttp unless the command needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+DEMO_QUERY = "127.0.0.1:62893"
+HELP_EPILOG = """\
+examples:
+  netexplain explain 127.0.0.1:62893
+  netexplain explain --json 'connect ECONNREFUSED ::1:5432'
+  echo 'listen EADDRINUSE :::3000' | netexplain explain -
+  netexplain scan server.log          (only the lines with findings)
+  netexplain kb check                 (validate the knowledge base)
+  netexplain run                      (the Discord bot with DISCORD_TOKEN set; a terminal session without)
+  netexplain sync --guild 1234        (publish slash commands after they change)
+
+JSON (--json): {"query", "triggered", "findings": [{"kind", "text", "span", ...}], "answer": {"title",
+"summary", "sections": [{"heading", "body"}], "references": [{"title", "url"}]}}. See README.md.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netexplain",
+        description="Explains the addresses, ports, URLs, networks and socket errors people paste into chat.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("explain", help="explain TEXT (or '-' to read standard input)")
+    p.add_argument("text", nargs="+", help="what to explain; '-' reads standard input")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("scan", help="explain each line of FILE (or standard input) that has findings")
+    p.add_argument("file", nargs="?", default="-", help="a log file; '-' or nothing reads standard input")
+    p.add_argument("--json", action="store_true", help="print one JSON object per line with findings")
+    kb = sub.add_parser("kb", help="knowledge-base tools")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
+    kb_sub.add_parser("check", help="validate every knowledge file and report counts")
+    sub.add_parser("run", help="run the Discord bot (DISCORD_TOKEN), or answer in the terminal without one")
+    p = sub.add_parser("sync", help="publish the slash commands to Discord (after they change)")
+    p.add_argument("--guild", type=int, default=None, help="sync to one server (instant) instead of globally")
+    return parser
+
+
+def _load() -> object:
+    from bot.kb import load_knowledge
+
+    return load_knowledge()
+
+
+def cmd_explain(text: str, as_json: bool, out: TextIO) -> int:
+    """Print the answer for one query."""
+    from bot.core import explain
+    from bot.terminal import render_explanation
+
+    kb = _load()
+    exp = explain(text, kb)  # type: ignore[arg-type]
+    if as_json:
+        out.write(json.dumps(exp.to_json(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        out.write(render_explanation(exp, color=out.isatty()))
+    return 0
+
+
+def _lines(source: str) -> Iterator[str]:
+    if source == "-":
+        yield from sys.stdin
+        return
+    with open(source, encoding="utf-8", errors="replace") as fh:
+        yield from fh
+
+
+def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
+    """Print only the lines of a log that have findings."""
+    from bot.core import explain
+    from bot.terminal import render_scan_line
+
+    kb = _load()
+    for number, line in enumerate(_lines(source), start=1):
+        exp = explain(line.rstrip("\n"), kb, passive=True)  # type: ignore[arg-type]
+        if not exp.findings:
+            continue
+        if as_json:
+            obj = exp.to_json()
+            obj["line"] = number
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        else:
+            out.write(render_scan_line(number, exp) + "\n")
+    return 0
+
+
+def cmd_kb_check(out: TextIO) -> int:
+    """Validate the knowledge base and report counts."""
+    from bot.kb import check_knowledge
+
+    report = check_knowledge()
+    out.write(f"knowledge base OK: {report.root}\n")
+    for name, count in report.counts.items():
+        out.write(f"  {name}: {count}\n")
+    return 0
+
+
+def cmd_terminal_session(out: TextIO) -> int:
+    """Without a Discord token: explain the demo query, then every line typed on standard input."""
+    out.write(f"No DISCORD_TOKEN set, so answering here. Example: {DEMO_QUERY}\n\n")
+    cmd_explain(DEMO_QUERY, False, out)
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            out.write("\nnetexplain> ")
+            out.flush()
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        if line.strip():
+            out.write("\n")
+            cmd_explain(line.strip(), False, out)
+
+
+def cmd_run(out: TextIO) -> int:
+    """Run the bot when a token is configured; otherwise answer in the terminal."""
+    if not os.environ.get("DISCORD_TOKEN"):
+        return cmd_terminal_session(out)
+    from bot.config import load_config
+    from bot.runner import run_bot
+
+    return run_bot(load_config())
+
+
+def cmd_sync(guild: int | None) -> int:
+    """Publish the slash commands."""
+    from bot.config import load_config
+    from bot.runner import sync_commands
+
+    return sync_commands(load_config(), guild)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `netexplain` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    try:
+        if args.command == "explain":
+            text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+            return cmd_explain(text, args.json, out)
+        if args.command == "scan":
+            return cmd_scan(args.file, args.json, out)
+        if args.command == "kb" and args.kb_command == "check":
+            return cmd_kb_check(out)
+        if args.command == "run":
+            return cmd_run(out)
+        if args.command == "sync":
+            return cmd_sync(args.guild)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except OSError as exc:
+        print(f"netexplain: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from bot.kb import KnowledgeError
+
+        if isinstance(exc, KnowledgeError):
+            print(f"netexplain: knowledge base error: {exc}", file=sys.stderr)
+            return 2
+        config_error = _config_error_type()
+        if config_error is not None and isinstance(exc, config_error):
+            print(f"netexplain: {exc}", file=sys.stderr)
+            return 2
+        import logging
+
+        logging.getLogger("netexplain").error("unexpected error in %r", args.command, exc_info=_debug())
+        print(
+            f"netexplain: sorry, something went wrong on our side ({type(exc).__name__}: {exc}). "
+            "Set NETEXPLAIN_DEBUG=1 for the details, and please report it.",
+            file=sys.stderr,
+        )
+        return 70
+    parser.print_help()
+    return 0 if args.command is None else 2
+
+
+def _debug() -> bool:
+    return os.environ.get("NETEXPLAIN_DEBUG", "") not in ("", "0")
+
+
+def _config_error_type() -> type[Exception] | None:
+    try:
+        from bot.config import ConfigError
+    except ImportError:
+        return None
+    return ConfigError
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Classifies what extraction found: addresses by the IANA special-purpose registries, ports by
+RFC 6335's ranges, each OS's default ephemeral range and the services known to use them.
+
+The registry rows, ranges and services are knowledge-base data; nothing here hard-codes a block.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import cast
+
+from bot.core.extract import Candidate
+from bot.core.knowledge import Knowledge
+from bot.core.model import (
+    AddressCategory,
+    AddressInfo,
+    Finding,
+    FindingKind,
+    NetworkInfo,
+    OsId,
+    PortInfo,
+    PortRange,
+)
+
+LOCAL_NAMES = ("localhost",)
+
+
+def classify_address(ip_text: str, kb: Knowledge) -> AddressInfo:
+    """The registry category of one IP address (RFC 6890 registries, most specific block first)."""
+    try:
+        ip = ipaddress.ip_address(ip_text.split("%")[0])
+    except ValueError as exc:
+        return AddressInfo(ip_text, None, "invalid", reason=str(exc))
+    written = ip_text.split("%")[0].lower()  # keep the form people wrote (::ffff:127.0.0.1), minus any zone
+    block = kb.block_for(ip)
+    if block is None:
+        # Outside every listed block: ordinary unicast space for IPv4. For IPv6 the knowledge base lists
+        # 2000::/3 (global unicast) as a context row, so anything else unlisted is unassigned space.
+        category: AddressCategory = "public" if ip.version == 4 else "reserved"
+        return AddressInfo(written, ip.version, category)
+    return AddressInfo(
+        written,
+        ip.version,
+        block.category,
+        block=str(block.network),
+        block_name=block.name,
+        entry_id=block.entry,
+    )
+
+
+def classify_host(host: str, kb: Knowledge) -> AddressInfo | None:
+    """`localhost` and names under `.localhost` are loopback by RFC 6761; other names are not classified."""
+    if host in LOCAL_NAMES or host.endswith(".localhost"):
+        return AddressInfo(None, None, "loopback", entry_id="localhost")
+    return None
+
+
+def classify_port(number: int, kb: Knowledge) -> PortInfo:
+    """RFC 6335 range, the OSes whose default ephemeral range holds the port, and who uses it."""
+    if not 0 <= number <= 65535:
+        return PortInfo(number, "invalid", (), (), reason="port numbers run from 0 to 65535")
+    port_range: PortRange = "invalid"
+    for definition in kb.port_ranges:
+        if definition.first <= number <= definition.last:
+            port_range = definition.range
+            break
+    ephemeral_on: tuple[OsId, ...] = tuple(sorted(r.os for r in kb.ephemeral if r.holds(number)))
+    services: list[str] = []
+    for dev in kb.dev_ports_for(number):
+        if dev.program not in services:
+            services.append(dev.program)
+    for reg in kb.iana_for(number):
+        if reg.name not in services:
+            services.append(reg.name)
+    return PortInfo(number, port_range, ephemeral_on, tuple(services))
+
+
+def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo:
+    """Size, first and last address, and the category of a CIDR network."""
+    try:
+        net = ipaddress.ip_network(f"{ip_text}/{prefixlen}", strict=False)
+    except ValueError as exc:
+        return NetworkInfo(f"{ip_text}/{prefixlen}", 0, 0, "", "", "invalid", reason=str(exc))
+    info = classify_address(str(net.network_address), kb)
+    reason = None
+    if str(net.network_address) != ip_text.split("%")[0]:
+        reason = f"host bits are set; the network is {net}"
+    return NetworkInfo(
+        str(net),
+        net.version,
+        net.num_addresses,
+        str(net.network_address),
+        str(net.broadcast_address),
+        info.category,
+        reason=reason,
+    )
+
+
+def classify(candidate: Candidate, kb: Knowledge, text: str = "") -> Finding:
+    """Turn one extraction candidate into a classified finding; `text` is the message, for banners."""
+    kind = cast(FindingKind, candidate.kind)
+    span = candidate.span
+    if kind in ("error", "term"):
+        return Finding(
+            kind,
+            candidate.text,
+            span,
+            error=kb.entries[candidate.symbol].symbol if kind == "error" and candidate.symbol else None,
+            term=candidate.symbol if kind == "term" else None,
+        )
+    if kind == "network" and candidate.ip is not None and candidate.prefixlen is not None:
+        network = classify_network(candidate.ip, candidate.prefixlen, kb)
+        if candidate.invalid:
+            network = NetworkInfo(network.prefix, 4, 0, "", "", "invalid", reason=candidate.invalid)
+        return Finding(kind, candidate.text, span, network=network)
+    address: AddressInfo | None = None
+    if candidate.invalid and candidate.ip:
+        address = AddressInfo(candidate.ip, 4, "invalid", reason=candidate.invalid)
+    elif candidate.ip:
+        address = classify_address(candidate.ip, kb)
+    elif candidate.host:
+        address = classify_host(candidate.host, kb)
+    port = classify_port(candidate.port, kb) if candidate.port is not None else None
+    return Finding(
+        kind,
+        candidate.text,
+        span,
+        host=candidate.host or None,
+        address=address,
+        port=port,
+        scheme=candidate.scheme,
+        program=program_on_line(text, candidate.span, kb),
+    )
+
+
+def program_on_line(text: str, span: tuple[int, int], kb: Knowledge) -> str | None:
+    """The program whose banner stands on the same line as `span` ("DevTools listening on ws://...")."""
+    if not text or not kb.banners:
+        return None
+    start = text.rfind("\n", 0, span[0]) + 1
+    end = text.find("\n", span[1])
+    line = text[start : end if end >= 0 else len(text)].lower()
+    for banner, entry_id in kb.banners.items():
+        if banner in line:
+            return entry_id
+    return None

@@ -1,0 +1,357 @@
+"""Writes answers from classified findings and knowledge entries. Nothing here invents a fact: every
+sentence is either an entry's own text or a statement of registry data (a range, a block, a service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.core.knowledge import COMMAND_OSES, Command, CommandOs, Entry, Knowledge, Source
+from bot.core.model import Answer, Finding, OsId, Reference, Section
+
+OS_NAMES: dict[CommandOs, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
+RANGE_NAMES = {
+    "well-known": "system (well-known)",
+    "registered": "user (registered)",
+    "dynamic": "dynamic/private",
+}
+CATEGORY_LABELS = {
+    "loopback": "loopback",
+    "private": "private-use",
+    "shared": "shared (carrier-grade NAT)",
+    "link-local": "link-local",
+    "multicast": "multicast",
+    "documentation": "documentation",
+    "unspecified": "unspecified (all interfaces)",
+    "broadcast": "broadcast",
+    "benchmarking": "benchmarking",
+    "reserved": "reserved",
+    "this-network": "'this network'",
+    "ietf-protocol": "IETF protocol",
+    "unique-local": "unique local",
+    "ipv4-mapped": "IPv4-mapped IPv6",
+    "nat64": "NAT64",
+    "teredo": "Teredo",
+    "6to4": "6to4",
+    "discard": "discard-only",
+    "public": "public",
+    "invalid": "invalid",
+}
+MAX_REFERENCES = 8
+MAX_OS_COMMANDS = 6
+NOTHING_FOUND = Answer(
+    title="Nothing to explain here",
+    summary=(
+        "I found no address, port, URL, network, socket error or networking term in that. Try "
+        "`127.0.0.1:62893`, `port 5432`, `connect ECONNREFUSED ::1:5432` or `what is an ephemeral port?`."
+    ),
+)
+
+
+def compose(findings: Iterable[Finding], kb: Knowledge) -> tuple[Answer, tuple[Answer, ...]]:
+    """The combined answer and one answer per explained thing (errors first, then endpoints, then terms)."""
+    findings = list(findings)
+    if not findings:
+        return NOTHING_FOUND, ()
+    context_port = next((f.port.number for f in findings if f.port and f.port.range != "invalid"), None)
+    context_ip = next((f.address.ip for f in findings if f.address and f.address.ip), None)
+    fill = _Placeholders(context_port, context_ip)
+    parts: list[Answer] = []
+    explained: set[str] = set()
+    if any(f.port is not None for f in findings):
+        explained.add("port")  # the port's own answer already says what a port is
+    seen_subjects: set[tuple[object, ...]] = set()
+    for f in findings:
+        if f.kind == "error" and f.error:
+            entry_id = kb.error_symbols.get(f.error)
+            if entry_id and entry_id not in explained:
+                explained.add(entry_id)
+                parts.append(entry_answer(kb.entries[entry_id], kb, fill))
+    for f in findings:
+        if f.kind in ("error", "term"):
+            continue
+        subject = _subject(f)
+        if subject in seen_subjects:
+            continue
+        seen_subjects.add(subject)
+        parts.append(network_answer(f, kb) if f.kind == "network" else endpoint_answer(f, kb, fill))
+        if f.address and f.address.entry_id:
+            explained.add(f.address.entry_id)
+    for f in findings:
+        if f.program and f.program not in explained:
+            explained.add(f.program)
+            parts.append(entry_answer(kb.entries[f.program], kb, fill))
+    for f in findings:
+        if f.kind == "term" and f.term and f.term not in explained:
+            explained.add(f.term)
+            parts.append(entry_answer(kb.entries[f.term], kb, fill))
+    return combine(parts), tuple(parts)
+
+
+def combine(parts: list[Answer]) -> Answer:
+    """One answer from several: the first in full, the others as short sections, commands merged."""
+    if not parts:
+        return NOTHING_FOUND
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    plain = [s for s in first.sections if s.os is None]
+    plain += [Section(p.title, p.summary) for p in parts[1:]]
+    os_sections = []
+    for os_id in COMMAND_OSES:
+        lines: list[str] = []
+        for part in parts:
+            for section in part.sections:
+                if section.os == os_id:
+                    lines += [ln for ln in section.body.split("\n") if ln not in lines]
+        if lines:
+            os_sections.append(Section(OS_NAMES[os_id], "\n".join(lines[:MAX_OS_COMMANDS]), os=os_id))
+    refs: list[Reference] = []
+    for part in parts:
+        refs += [r for r in part.references if r not in refs]
+    ids: list[str] = []
+    for part in parts:
+        ids += [i for i in part.entry_ids if i not in ids]
+    return Answer(
+        title=first.title,
+        summary=first.summary,
+        sections=(*plain, *os_sections),
+        references=tuple(refs[:MAX_REFERENCES]),
+        entry_ids=tuple(ids),
+    )
+
+
+class _Placeholders:
+    """Fills `{port}` and `{ip}` in commands from the message, or with a visible placeholder."""
+
+    def __init__(self, port: int | None, ip: str | None) -> None:
+        self.port = str(port) if port is not None else "<port>"
+        self.ip = ip or "<ip>"
+
+    def __call__(self, command: Command) -> str:
+        cmd = command.cmd.replace("{port}", self.port).replace("{ip}", self.ip)
+        return f"`{cmd}` — {command.says}"
+
+
+def _subject(f: Finding) -> tuple[object, ...]:
+    ip = f.address.ip if f.address else None
+    return (f.kind == "network", ip or f.host, f.port.number if f.port else None, f.network)
+
+
+def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
+    out: list[Reference] = []
+    for s in sources:
+        ref = Reference(s.title, s.url)
+        if ref not in out:
+            out.append(ref)
+    return tuple(out)
+
+
+def _os_sections(commands: dict[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
+    return [
+        Section(OS_NAMES[os_id], "\n".join(fill(c) for c in commands[os_id]), os=os_id)
+        for os_id in COMMAND_OSES
+        if commands.get(os_id)
+    ]
+
+
+def entry_answer(entry: Entry, kb: Knowledge, fill: _Placeholders | None = None) -> Answer:
+    """An answer written from one term, error or program entry."""
+    fill = fill or _Placeholders(None, None)
+    sections = [
+        Section("What it is", entry.what),
+        Section("What it means for you", entry.means),
+        Section("What to do", entry.do),
+        *_os_sections(entry.commands, fill),
+    ]
+    return Answer(entry.title, entry.summary, tuple(sections), _refs(entry.sources), (entry.id,))
+
+
+def _display(f: Finding) -> str:
+    if f.kind == "url":
+        return f.text
+    host = f.host or (f.address.ip if f.address else None)
+    if host and f.port is not None:
+        return f"[{host}]:{f.port.number}" if ":" in host else f"{host}:{f.port.number}"
+    if host:
+        return host
+    return f"port {f.port.number}" if f.port else f.text
+
+
+def _list(items: Iterable[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
+    """An answer for an address, endpoint, URL or bare port, from the registry data and entries."""
+    what: list[str] = []
+    brief: list[str] = []  # the summary: one short statement per part of the endpoint
+    means: list[str] = []
+    do: list[str] = []
+    sources: list[Source] = []
+    tags: list[str] = []
+    entries: list[str] = []
+    commands_from: Entry | None = None
+
+    address = f.address
+    if address is not None:
+        label = CATEGORY_LABELS[address.category]
+        if address.category == "invalid":
+            tags.append("invalid address")
+            what.append(f"`{address.ip}` is not a valid IP address: {address.reason}.")
+        elif address.ip is None:
+            entry = kb.entries.get("localhost")
+            tags.append("loopback name")
+            if entry is not None:
+                what.append(entry.summary)
+                brief.append(entry.summary)
+                means.append(entry.means)
+                sources += entry.sources
+                entries.append(entry.id)
+        else:
+            tags.append(f"{label} address")
+            block = kb.block_for_text(address.ip)
+            if block is not None:
+                what.append(
+                    f"`{address.ip}` is in {block.network} ({block.name}, {block.rfc}). {block.summary}"
+                )
+                brief.append(f"`{address.ip}` is a {label} address ({block.network}). {block.reach}")
+                means.append(block.reach)
+                sources += block.sources
+                if block.entry and block.entry in kb.entries:
+                    entries.append(block.entry)
+            else:
+                what.append(
+                    f"`{address.ip}` is in none of the IANA special-purpose blocks: an ordinary "
+                    f"{'public' if address.version == 4 else 'unlisted'} IPv{address.version} address."
+                )
+                sources.append(Source("IANA IPv4 Special-Purpose Address Registry", IANA_V4_URL))
+
+    port = f.port
+    if port is not None:
+        if port.range == "invalid":
+            tags.append("invalid port")
+            what.append(f"{port.number} is not a valid port: {port.reason}.")
+        else:
+            definition = next(d for d in kb.port_ranges if d.range == port.range)
+            tags.append(f"{port.range} port")
+            what.append(
+                f"Port {port.number} is in the {RANGE_NAMES[port.range]} range "
+                f"({definition.first}–{definition.last}) of RFC 6335."
+            )
+            range_entry = kb.entries.get(definition.entry)
+            if range_entry is not None:
+                sources += range_entry.sources
+            ephemeral = _ephemeral_sentence(port.number, port.ephemeral_on, kb)
+            what.append(ephemeral)
+            brief.append(
+                f"Port {port.number} is in the IANA {port.range} range; {ephemeral[0].lower()}{ephemeral[1:]}"
+            )
+            sources += [r.source for r in kb.ephemeral if r.os in port.ephemeral_on or r.os == "linux"]
+            devs = kb.dev_ports_for(port.number)
+            iana = kb.iana_for(port.number)
+            if devs:
+                programs = _list(dict.fromkeys(d.program for d in devs))
+                means.append(f"In developer chat, port {port.number} usually means {programs}.")
+                brief.append(f"It usually means {programs}.")
+                means += [d.note for d in devs[:2] if d.note]
+                sources += [d.source for d in devs[:2]]
+                commands_from = next((kb.entries[d.entry] for d in devs if d.entry in kb.entries), None)
+            if iana:
+                names = _list(dict.fromkeys(s.name for s in iana[:4]))
+                prefix = "IANA also lists" if devs else "IANA lists"
+                what.append(f"{prefix} {names} for this port (registration is not proof of what runs there).")
+                sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
+            elif not devs:
+                what.append("No service is registered for it with IANA.")
+                brief.append("No service is registered for it.")
+                sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
+            if not devs and port.ephemeral_on:
+                eph = kb.entries.get("ephemeral-port")
+                if eph is not None:
+                    means.append(eph.means)
+                    entries.append(eph.id)
+
+    if f.program and f.program in kb.entries:
+        commands_from = commands_from or kb.entries[f.program]
+    listening = kb.entries.get("listening")
+    if commands_from is None and port is not None and listening is not None:
+        commands_from = listening
+        do.append(listening.do)
+    elif commands_from is not None:
+        do.append(commands_from.do)
+    elif address is not None and address.entry_id and address.entry_id in kb.entries:
+        do.append(kb.entries[address.entry_id].do)
+    sections = [Section("What it is", " ".join(what))]
+    if means:
+        sections.append(Section("What it means for you", "\n\n".join(dict.fromkeys(means))))
+    if do:
+        sections.append(Section("What to do", do[0]))
+    if commands_from is not None:
+        sections += _os_sections(commands_from.commands, fill)
+        entries.append(commands_from.id)
+    title = _display(f) + (f" — {_list(tags)}" if tags else "")
+    summary = " ".join(brief or what) or _display(f)
+    return Answer(
+        title[:256], _first_sentences(summary, 600), tuple(sections), _refs(sources), tuple(entries)
+    )
+
+
+def network_answer(f: Finding, kb: Knowledge) -> Answer:
+    """An answer for a CIDR network: its size, first and last address, and its registry block."""
+    net = f.network
+    assert net is not None
+    if net.category == "invalid":
+        return Answer(f"{f.text} — invalid network", f"`{f.text}` is not a valid network: {net.reason}.")
+    what = f"{net.prefix} holds {net.size:,} addresses, from {net.first} to {net.last}." + (
+        f" Note: {net.reason}." if net.reason else ""
+    )
+    block = kb.block_for_text(net.first)
+    sections = [Section("What it is", what)]
+    sources: list[Source] = []
+    if block is not None:
+        sections.append(
+            Section("Registry block", f"{block.network} ({block.name}, {block.rfc}). {block.summary}")
+        )
+        sections.append(Section("What it means for you", block.reach))
+        sources += block.sources
+    cidr = kb.entries.get("cidr")
+    if cidr is not None:
+        sources += cidr.sources
+    label = CATEGORY_LABELS[net.category]
+    return Answer(
+        f"{net.prefix} — {label} network, {net.size:,} addresses",
+        _first_sentences(what + (f" It lies in {block.network}, {block.name}." if block else "")),
+        tuple(sections),
+        _refs(sources),
+        ("cidr",) if cidr else (),
+    )
+
+
+IANA_V4_URL = "https://www.iana.org/assignments/iana-ipv4-special-registry/"
+IANA_PORTS_URL = "https://www.iana.org/assignments/service-names-port-numbers/"
+
+
+def _ephemeral_sentence(port: int, on: tuple[OsId, ...], kb: Knowledge) -> str:
+    names = {r.os: r.name for r in kb.ephemeral}
+    inside = sorted((names[o] for o in on), key=str.lower)
+    outside = [r for r in kb.ephemeral if r.os not in on]
+    if not inside:
+        return (
+            "It is outside every common OS's default ephemeral range, so the OS does not pick it by itself."
+        )
+    text = f"It is inside the default ephemeral range on {_list(inside)}"
+    if outside:
+        ranges = _list(f"{r.name}'s {r.first}–{r.last}" for r in outside)
+        text += f", but outside {ranges}"
+    return text + "."
+
+
+def _first_sentences(text: str, limit: int = 400) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > 0 else text[: limit - 1] + "…"

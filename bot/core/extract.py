@@ -1,0 +1,473 @@
+"""Finds addresses, endpoints, URLs, networks, ports, socket errors and terms in text, with exact spans.
+
+Extraction only says *what* and *where*; `bot.core.classify` says what each thing means. Every pattern
+here is linear in the length of the text (no nested quantifiers over the same characters), and the
+cheap `may_contain_findings` test lets a passive scan skip ordinary chatter at about the cost of
+reading it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.knowledge import Knowledge, normalise_alias
+
+MAX_TEXT = 20_000  # longer input is cut: a chat message is at most 4,000 characters
+
+# Schemes people paste, with the port each uses when none is written.
+DEFAULT_PORTS: dict[str, int] = {
+    "http": 80,
+    "https": 443,
+    "ws": 80,
+    "wss": 443,
+    "ftp": 21,
+    "ftps": 990,
+    "sftp": 22,
+    "ssh": 22,
+    "telnet": 23,
+    "smtp": 25,
+    "smtps": 465,
+    "imap": 143,
+    "imaps": 993,
+    "ldap": 389,
+    "ldaps": 636,
+    "postgres": 5432,
+    "postgresql": 5432,
+    "mysql": 3306,
+    "mariadb": 3306,
+    "mongodb": 27017,
+    "redis": 6379,
+    "rediss": 6379,
+    "amqp": 5672,
+    "amqps": 5671,
+    "mqtt": 1883,
+    "mqtts": 8883,
+    "nats": 4222,
+    "rtsp": 554,
+    "vnc": 5900,
+    "rdp": 3389,
+    "git": 9418,
+    "tcp": 0,
+    "tcp4": 0,
+    "tcp6": 0,
+    "udp": 0,
+    "unix": 0,
+    "grpc": 0,
+    "socks5": 1080,
+    "socks5h": 1080,
+    "socks4": 1080,
+    "dns": 53,
+    "file": 0,
+}
+
+_URL_RE = re.compile(
+    r"(?<![\w+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,15})://"
+    r"(?:(?P<userinfo>[^\s/?#@\[\]<>\"'`]*)@)?"
+    r"(?P<host>\[[0-9A-Za-z:.%_-]+\]|[^\s/?#:\[\]<>\"'`,;)]*)"
+    r"(?::(?P<port>\d{1,6}))?"
+    r"(?P<rest>[/?#][^\s<>\"'`]*)?"
+)
+_BRACKET_RE = re.compile(
+    r"\[(?P<ip>[0-9A-Fa-f:.]{2,45})(?:%(?P<zone>[\w.-]{1,32}))?\](?::(?P<port>\d{1,6}))?"
+)
+_IPV4_RE = re.compile(
+    r"(?<![A-Za-z0-9_.:/-])(?P<ip>\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
+    r"(?:/(?P<plen>\d{1,2})(?![\d.]))?(?::(?P<port>\d{1,6})(?!\d|[.:]\d))?(?![A-Za-z0-9_]|\.\d)"
+)
+_IPV6_RE = re.compile(
+    r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
+    r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
+)
+_NAME_PORT_RE = re.compile(
+    r"(?<![\w.@/:-])(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})\.)*[A-Za-z][A-Za-z0-9-]{0,62})"
+    r":(?P<port>\d{1,6})(?![\w]|[.:/]\d)"
+)
+_LOCALHOST_RE = re.compile(
+    r"(?<![\w.@/-])(?P<host>localhost)(?:,?\s+(?:port\s+)?(?P<port>\d{2,5}))?(?![\w-]|\.\w)", re.I
+)
+# "port 5432", "PORT=3000", "--port 8000", "-p 8080:80", "on :3000", "port: 465", "8000端口"
+_PORT_CONTEXT_RE = re.compile(
+    r"(?:(?<![\w-])(?:ports?|PORT|--port|-p|--publish|listen(?:ing)?\s+on|-Port|port\s+number)"
+    r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
+    r"|(?<=\son\s):(?P<port3>\d{2,6})(?![\w.])"
+    r"|(?<![A-Za-z0-9_.])(?P<port4>\d{2,5})\s*端口"
+    r"|(?:listen|dial) tcp[46]? :(?P<port5>\d{1,6})(?![\w.]))",
+    re.I,
+)
+# Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
+_PAIR_RES: tuple[re.Pattern[str], ...] = (
+    re.compile(
+        r"server at \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?, port (?P<port>\d{1,6})"
+    ),
+    re.compile(
+        r"running on host \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?"
+        r"[^?]{0,60}?port (?P<port>\d{1,6})"
+    ),
+    re.compile(
+        r"(?:[Cc]onnect to|[Cc]onnected to)(?: host)? (?P<host>[\w.:-]{1,253})"
+        r"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))? port (?P<port>\d{1,6})"
+    ),
+    re.compile(
+        r"(?:host|hostname|address)\s*[=:]\s*[\"'](?P<host>[^\"'\s]{1,253})[\"']\s*,\s*"
+        r"port\s*[=:]\s*[\"']?(?P<port>\d{1,6})"
+    ),
+    re.compile(
+        r"(?:address|hostname)\s*:\s*'(?P<host>[^'\s]{1,253})',?\s*\n?\s*port\s*:\s*(?P<port>\d{1,6})"
+    ),
+    re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
+    re.compile(
+        r"Connecting to (?P<host>[A-Za-z][\w.-]{0,252}) \((?P<ip>[0-9A-Fa-f:.]{2,45}):(?P<port>\d{1,6})\)"
+    ),
+    re.compile(r"-ComputerName\s+(?P<host>[\w.:-]{1,253})\s+-Port\s+(?P<port>\d{1,6})", re.I),
+    re.compile(r"ssh\s+(?:-\w+\s+)*-[LR]\s*(?:[\w.*]+:)?\d{1,5}:(?P<host>[\w.-]{1,253}):(?P<port>\d{1,6})"),
+)
+# Phrases that name a host that could not be resolved or reached, with no port.
+_HOST_RES: tuple[re.Pattern[str], ...] = (
+    re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\""),
+    re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[A-Za-z0-9][\w.-]{0,252})"),
+    re.compile(r"Could not resolve host: (?P<host>[A-Za-z0-9][\w.-]{0,252})"),
+    re.compile(r"lookup (?P<host>[A-Za-z0-9][\w.-]{0,252}) on "),
+)
+# Node prints IPv6 without brackets after the error code: "connect ECONNREFUSED ::1:5432", ":::3000".
+_HOSTPORT_CONTEXT_RE = re.compile(
+    r"(?:\bE[A-Z]{4,15}\b:?|address already in use|permission denied|Trying|(?:listen|dial) tcp[46]?)\s*$"
+)
+_ERROR_SYMBOL_RE = re.compile(r"(?<![\w])(?:WSA)?(?P<sym>E[A-Z]{4,14}|EAI_[A-Z]{4,8})(?![\w])")
+_ERROR_CODE_RE = re.compile(
+    r"(?:\[?(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
+    r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
+    r"|\((?P<paren>10\d{3})\)"
+    r"|curl:\s?\((?P<curl>\d{1,2})\))"
+)
+_VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
+_IMAGE_NAMES = frozenset(
+    [
+        "postgres",
+        "node",
+        "python",
+        "redis",
+        "mysql",
+        "mongo",
+        "nginx",
+        "ubuntu",
+        "debian",
+        "alpine",
+        "golang",
+        "ruby",
+        "php",
+        "openjdk",
+        "httpd",
+        "mariadb",
+        "rabbitmq",
+        "elasticsearch",
+        "grafana",
+        "traefik",
+        "busybox",
+        "centos",
+        "fedora",
+        "rust",
+        "java",
+    ]
+)
+_WELL_KNOWN_SMALL = frozenset(
+    {20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 123, 143, 443, 465, 587, 993, 995}
+)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """Something extraction found, before classification."""
+
+    kind: str  # endpoint, address, network, url, port, error, term
+    span: tuple[int, int]
+    text: str
+    ip: str | None = None
+    host: str | None = None
+    port: int | None = None
+    prefixlen: int | None = None
+    scheme: str | None = None
+    symbol: str | None = None  # error entry id for errors, entry id for terms
+    invalid: str | None = None
+
+
+def may_contain_findings(text: str, kb: Knowledge) -> bool:
+    """A cheap test that rules out most ordinary chatter: no colon, no dotted digits, no known word."""
+    if ":" in text or "/" in text or "[" in text:
+        return True
+    lowered = text.lower()
+    if "port" in lowered or "端口" in text or ("e" in text and _ERROR_SYMBOL_RE.search(text)):
+        return True
+    if "." in text and any(c.isdigit() for c in text):
+        return True
+    words = lowered.replace(",", " ").replace("?", " ").replace("!", " ").replace(".", " ").split()
+    return not kb.trigger_words.isdisjoint(words)
+
+
+class _Spans:
+    """The parts of the text already claimed by a finding, so later patterns don't double-count."""
+
+    def __init__(self) -> None:
+        self._taken: list[tuple[int, int]] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in self._taken)
+
+    def take(self, start: int, end: int) -> None:
+        self._taken.append((start, end))
+
+
+def _port(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _ipv6_host_port(token: str, before: str) -> tuple[str, int | None] | None:
+    """Split Node's and curl's unbracketed `addr:port` when the context says a port follows."""
+    head, _, tail = token.rpartition(":")
+    if not tail.isdigit() or not _HOSTPORT_CONTEXT_RE.search(before[-40:]):
+        return None
+    if head.endswith(":") and not head.endswith("::"):
+        return None
+    try:
+        ipaddress.IPv6Address(head)
+    except ValueError:
+        return None
+    return head, int(tail)
+
+
+def extract(text: str, kb: Knowledge) -> list[Candidate]:
+    """Every candidate in `text`, in order of position."""
+    text = text[:MAX_TEXT]
+    spans = _Spans()
+    found: list[Candidate] = []
+
+    def add(c: Candidate) -> None:
+        spans.take(*c.span)
+        found.append(c)
+
+    for m in _URL_RE.finditer(text):
+        scheme = m["scheme"].lower()
+        if scheme not in DEFAULT_PORTS or scheme == "file":
+            continue
+        host = m["host"]
+        if not host and scheme != "unix":
+            continue
+        # Keep the span exact, but never carry credentials forward.
+        shown = m.group(0)
+        if m["userinfo"] is not None:
+            shown = shown.replace(m["userinfo"] + "@", "***@", 1)
+        ip = host[1:-1].split("%")[0] if host.startswith("[") else host
+        port = _port(m["port"]) if m["port"] else (DEFAULT_PORTS[scheme] or None)
+        if (
+            scheme in ("http", "https")
+            and not m["port"]
+            and not _looks_like_ip(ip)
+            and not _is_local_name(host)
+        ):
+            continue  # a link to a public web site: nothing networking to explain
+        add(
+            Candidate(
+                "url",
+                m.span(),
+                shown.rstrip(".,;:!)"),
+                ip=ip if _looks_like_ip(ip) else None,
+                host=None if _looks_like_ip(ip) else host.lower().rstrip("."),
+                port=port,
+                scheme=scheme,
+            )
+        )
+
+    for pattern in _PAIR_RES:
+        for m in pattern.finditer(text):
+            host = m["host"]
+            ip = m.groupdict().get("ip")
+            if _looks_like_ip(host):
+                host, ip = "", host
+            port = int(m["port"])
+            if not spans.free(*m.span("port")):
+                continue
+            kind_text = text[m.start() : m.end()]
+            add(
+                Candidate(
+                    "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
+                )
+            )
+
+    for pattern in _HOST_RES:
+        for m in pattern.finditer(text):
+            if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
+                add(Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
+
+    for m in _BRACKET_RE.finditer(text):
+        if not spans.free(*m.span()):
+            continue
+        if not _looks_like_ip(m["ip"]) or ":" not in m["ip"]:
+            continue
+        port = _port(m["port"])
+        add(
+            Candidate(
+                "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
+            )
+        )
+
+    for m in _IPV6_RE.finditer(text):
+        tok = m["tok"]
+        if tok.count(":") < 2 or not spans.free(*m.span()):
+            continue
+        if not any(c.isdigit() for c in tok) and tok != "::":
+            continue
+        start, end = m.span()
+        before = text[max(0, start - 60) : start]
+        split = _ipv6_host_port(tok, before)
+        if split is not None and not m["zone"] and not m["plen"]:
+            ip, port = split
+            add(Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
+            continue
+        try:
+            ipaddress.IPv6Address(tok)
+        except ValueError:
+            continue
+        if _looks_like_mac_or_time(tok):
+            continue
+        if m["plen"]:
+            add(Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
+        else:
+            add(Candidate("address", (start, end), text[start:end], ip=tok))
+
+    for m in _IPV4_RE.finditer(text):
+        if not spans.free(*m.span()):
+            continue
+        start, end = m.span()
+        if _VERSION_BEFORE_RE.search(text[max(0, start - 10) : start]):
+            continue
+        ip = m["ip"]
+        invalid = _ipv4_problem(ip)
+        port = _port(m["port"])
+        if m["plen"] is not None:
+            add(
+                Candidate(
+                    "network", (start, end), m.group(0), ip=ip, prefixlen=int(m["plen"]), invalid=invalid
+                )
+            )
+        else:
+            kind = "endpoint" if port is not None else "address"
+            add(Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
+
+    for m in _NAME_PORT_RE.finditer(text):
+        if not spans.free(*m.span()):
+            continue
+        host, port = m["host"].lower(), int(m["port"])
+        if not _is_endpoint_name(host, port, text, m.start()):
+            continue
+        add(Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
+
+    for m in _LOCALHOST_RE.finditer(text):
+        if not spans.free(*m.span("host")):
+            continue
+        port = _port(m["port"])
+        kind = "address" if port is None else "endpoint"
+        add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
+
+    for m in _PORT_CONTEXT_RE.finditer(text):
+        for group in ("port", "port2", "port3", "port4", "port5"):
+            if m[group] is None or not spans.free(*m.span(group)):
+                continue
+            add(Candidate("port", m.span(group), m[group], port=int(m[group])))
+
+    _extract_errors(text, kb, spans, add)
+    _extract_terms(text, kb, spans, add)
+    found.sort(key=lambda c: c.span)
+    return found
+
+
+def _extract_errors(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    for m in _ERROR_SYMBOL_RE.finditer(text):
+        entry_id = kb.error_symbols.get(m["sym"])
+        if entry_id:
+            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    for m in _ERROR_CODE_RE.finditer(text):
+        if m["curl"]:
+            entry_id = kb.curl_codes.get(int(m["curl"]))
+            group = "curl"
+        else:
+            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
+            code = int(m[group])
+            entry_id = kb.error_codes.get(code)
+            if entry_id is None and code < 0:
+                entry_id = kb.error_codes.get(-code)
+        if entry_id and spans.free(*m.span()):
+            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return  # case folding changed lengths (rare scripts): spans would drift, so skip phrase matching
+    for message, entry_id in kb.error_messages.items():
+        start = lowered.find(message)
+        if start >= 0:
+            emit(
+                Candidate(
+                    "error",
+                    (start, start + len(message)),
+                    text[start : start + len(message)],
+                    symbol=entry_id,
+                )
+            )
+
+
+def _extract_terms(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return
+    seen: set[str] = set()
+    for m in kb.alias_pattern.finditer(lowered):
+        entry_id = kb.alias_lookup.get(normalise_alias(m.group(0)))
+        if entry_id is None or entry_id in seen or not spans.free(*m.span()):
+            continue
+        seen.add(entry_id)
+        emit(Candidate("term", m.span(), text[m.start() : m.end()], symbol=entry_id))
+
+
+def _looks_like_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.split("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_mac_or_time(tok: str) -> bool:
+    parts = tok.split(":")
+    if "" in parts:
+        return False
+    return all(len(p) == 2 for p in parts) or all(p.isdigit() and len(p) <= 2 for p in parts)
+
+
+def _ipv4_problem(ip: str) -> str | None:
+    parts = ip.split(".")
+    for part in parts:
+        if int(part) > 255:
+            return f"{part} is more than 255: each of the four numbers of an IPv4 address is 0 to 255"
+    if any(len(p) > 1 and p.startswith("0") for p in parts):
+        return "a number with a leading zero is read as octal by some programs, so the address is ambiguous"
+    return None
+
+
+def _is_local_name(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    return host == "localhost" or host.endswith((".localhost", ".internal", ".local", ".lan", ".home.arpa"))
+
+
+def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
+    """Tell `localhost:3000` and `db:5432` from `postgres:16`, `node:20` and `John 3:16`."""
+    if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
+        return True
+    if "." in host:
+        tld = host.rsplit(".", 1)[1]
+        return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
+    if host in _IMAGE_NAMES and port < 1024:
+        return False
+    before = text[max(0, start - 12) : start].lower()
+    if "image" in before or "from " in before:
+        return False
+    return port >= 1024 or port in _WELL_KNOWN_SMALL

@@ -1,0 +1,290 @@
+"""The knowledge base's schema: raw YAML values in, validated core values out.
+
+Every failure names the file, the entry and the reason, so a contributor can fix it in one go.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any, cast, get_args
+
+from bot.core.knowledge import (
+    COMMAND_OSES,
+    AddressBlock,
+    Command,
+    CommandOs,
+    DevPort,
+    Entry,
+    EntryKind,
+    EphemeralRange,
+    PortRangeDef,
+    Source,
+)
+from bot.core.model import OS_IDS, AddressCategory, OsId
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SYMBOL_RE = re.compile(r"^E[A-Z_]+$")
+CATEGORIES: frozenset[str] = frozenset(get_args(AddressCategory))
+TEXT_FIELDS = ("summary", "what", "means", "do")
+MAX_SUMMARY = 400
+MAX_BODY = 1000
+PLACEHOLDER_RE = re.compile(r"\{([^}]*)\}")
+ALLOWED_PLACEHOLDERS = frozenset({"port", "ip"})
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "term": frozenset({"id", "title", "aliases", *TEXT_FIELDS, "commands", "see_also", "sources", "kind"}),
+    "error": frozenset(
+        {"id", "symbol", "title", "codes", "curl_exit", "messages", "aliases", *TEXT_FIELDS, "commands"}
+        | {"see_also", "sources", "kind"}
+    ),
+    "program": frozenset(
+        {"id", "name", "title", "banners", "ports", "aliases", *TEXT_FIELDS, "commands", "see_also"}
+        | {"sources", "kind"}
+    ),
+}
+
+
+class KnowledgeError(Exception):
+    """A knowledge file that does not validate: which file, which entry, and why."""
+
+    def __init__(self, file: str, entry: str | None, reason: str) -> None:
+        self.file = file
+        self.entry = entry
+        self.reason = reason
+        where = f"{file}: {entry}" if entry else file
+        super().__init__(f"{where}: {reason}")
+
+
+class _Checker:
+    """Validation helpers bound to one file and entry, so every error carries its place."""
+
+    def __init__(self, file: str, entry: str | None = None) -> None:
+        self.file = file
+        self.entry = entry
+
+    def fail(self, reason: str) -> KnowledgeError:
+        return KnowledgeError(self.file, self.entry, reason)
+
+    def mapping(self, value: Any, what: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"{what} must be a mapping, not {type(value).__name__}")
+        return cast(dict[str, Any], value)
+
+    def text(self, raw: dict[str, Any], key: str, *, limit: int = MAX_BODY, required: bool = True) -> str:
+        value = raw.get(key)
+        if value is None:
+            if required:
+                raise self.fail(f"'{key}' is missing")
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"'{key}' must be non-empty text")
+        value = value.strip()
+        if len(value) > limit:
+            raise self.fail(f"'{key}' is {len(value)} characters; the limit is {limit}")
+        if "@" in value and key in TEXT_FIELDS:
+            raise self.fail(f"'{key}' contains '@', which could ping on Discord")
+        return value
+
+    def strings(self, raw: dict[str, Any], key: str) -> tuple[str, ...]:
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(f"'{key}' must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+
+    def ints(self, raw: dict[str, Any], key: str) -> tuple[int, ...]:
+        value = raw.get(key, [])
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise self.fail(f"'{key}' must be a list of whole numbers")
+        return tuple(value)
+
+    def source(self, value: Any) -> Source:
+        raw = self.mapping(value, "a source")
+        title, url = raw.get("title"), raw.get("url")
+        if not isinstance(title, str) or not title.strip():
+            raise self.fail("a source needs a 'title'")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            raise self.fail(f"source '{title}' needs an https:// 'url'")
+        return Source(title.strip(), url.strip())
+
+    def sources(self, raw: dict[str, Any]) -> tuple[Source, ...]:
+        value = raw.get("sources")
+        if not isinstance(value, list) or not value:
+            raise self.fail("'sources' must list at least one primary source")
+        return tuple(self.source(v) for v in value)
+
+    def commands(self, raw: dict[str, Any]) -> dict[CommandOs, tuple[Command, ...]]:
+        value = raw.get("commands")
+        if value is None:
+            return {}
+        mapping = self.mapping(value, "'commands'")
+        out: dict[CommandOs, tuple[Command, ...]] = {}
+        for os_name, items in mapping.items():
+            if os_name not in COMMAND_OSES:
+                raise self.fail(f"'commands' has unknown OS '{os_name}' (use {', '.join(COMMAND_OSES)})")
+            if not isinstance(items, list) or not items:
+                raise self.fail(f"'commands.{os_name}' must be a non-empty list")
+            cmds = []
+            for item in items:
+                item_map = self.mapping(item, f"a command under '{os_name}'")
+                cmd, says = item_map.get("cmd"), item_map.get("says")
+                if (
+                    not isinstance(cmd, str)
+                    or not cmd.strip()
+                    or not isinstance(says, str)
+                    or not says.strip()
+                ):
+                    raise self.fail(f"a command under '{os_name}' needs 'cmd' and 'says'")
+                for name in PLACEHOLDER_RE.findall(cmd):
+                    if name not in ALLOWED_PLACEHOLDERS:
+                        raise self.fail(f"command '{cmd}' has unknown placeholder '{{{name}}}'")
+                cmds.append(Command(cmd.strip(), says.strip()))
+            out[os_name] = tuple(cmds)
+        return out
+
+
+def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
+    """Validate one term, error or program entry."""
+    check = _Checker(file)
+    raw = check.mapping(raw_value, "an entry")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not ID_RE.match(entry_id):
+        raise check.fail("'id' must be lowercase letters, digits and hyphens")
+    check.entry = entry_id
+    unknown = set(raw) - KNOWN_KEYS[kind]
+    if unknown:
+        raise check.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+    title_key = "name" if kind == "program" and "title" not in raw else "title"
+    aliases = tuple(a.lower() for a in check.strings(raw, "aliases"))
+    for alias in aliases:
+        if alias.replace(".", "").replace(":", "").isdigit():
+            raise check.fail(f"alias '{alias}' is a number or an address; those are recognised by pattern")
+    fields: dict[str, Any] = {
+        "id": entry_id,
+        "kind": kind,
+        "title": check.text(raw, title_key, limit=200),
+        "summary": check.text(raw, "summary", limit=MAX_SUMMARY),
+        "what": check.text(raw, "what"),
+        "means": check.text(raw, "means"),
+        "do": check.text(raw, "do"),
+        "sources": check.sources(raw),
+        "aliases": aliases,
+        "commands": check.commands(raw),
+        "see_also": check.strings(raw, "see_also"),
+        "file": file,
+    }
+    if kind == "error":
+        symbol = raw.get("symbol")
+        if not isinstance(symbol, str) or not SYMBOL_RE.match(symbol):
+            raise check.fail("'symbol' must be an error symbol such as ECONNREFUSED")
+        codes = check.mapping(raw.get("codes", {}), "'codes'")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in codes.values()):
+            raise check.fail("'codes' must map platforms to whole numbers")
+        messages = tuple(m.lower() for m in check.strings(raw, "messages"))
+        for message in messages:
+            if len(message) < 10:
+                raise check.fail(f"message '{message}' is too short to match safely (10 characters at least)")
+        fields.update(
+            symbol=symbol, codes=dict(codes), curl_exit=check.ints(raw, "curl_exit"), messages=messages
+        )
+    if kind == "program":
+        banners = tuple(b.lower() for b in check.strings(raw, "banners"))
+        for banner in banners:
+            if len(banner) < 5:
+                raise check.fail(f"banner '{banner}' is too short to match safely (5 characters at least)")
+        fields.update(banners=banners, ports=check.ints(raw, "ports"))
+    return Entry(**fields)
+
+
+def parse_block(raw_value: Any, file: str, index: int) -> AddressBlock:
+    """Validate one address block of `addresses.yaml`."""
+    check = _Checker(file, f"item {index + 1}")
+    raw = check.mapping(raw_value, "an address block")
+    try:
+        network = ipaddress.ip_network(str(raw.get("prefix")), strict=True)
+    except ValueError as exc:
+        raise check.fail(f"'prefix' is not a network: {exc}") from None
+    check.entry = str(network)
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise check.fail(f"'category' must be one of {', '.join(sorted(CATEGORIES))}")
+    flags_raw = check.mapping(raw.get("flags") or {}, "'flags'")
+    flags: dict[str, bool | None] = {}
+    for key, value in flags_raw.items():
+        if value is not None and not isinstance(value, bool):
+            raise check.fail(f"flag '{key}' must be true, false or null")
+        flags[str(key)] = value
+    entry = raw.get("entry")
+    return AddressBlock(
+        network=network,
+        name=check.text(raw, "name", limit=200),
+        category=cast(AddressCategory, category),
+        rfc=str(raw.get("rfc") or ""),
+        in_registry=bool(raw.get("in_registry", True)),
+        flags=flags,
+        summary=check.text(raw, "summary", limit=MAX_SUMMARY),
+        reach=check.text(raw, "reach", limit=MAX_SUMMARY),
+        sources=check.sources(raw),
+        entry=str(entry) if entry else None,
+    )
+
+
+def parse_dev_port(raw_value: Any, file: str, index: int) -> DevPort:
+    """Validate one item of `ports.yaml`."""
+    check = _Checker(file, f"item {index + 1}")
+    raw = check.mapping(raw_value, "a port")
+    port = raw.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise check.fail("'port' must be a whole number from 0 to 65535")
+    check.entry = f"port {port}"
+    protocol = raw.get("protocol", "tcp")
+    if protocol not in ("tcp", "udp", "tcp/udp", "sctp"):
+        raise check.fail("'protocol' must be tcp, udp, tcp/udp or sctp")
+    entry = raw.get("entry")
+    return DevPort(
+        port=port,
+        protocol=str(protocol),
+        program=check.text(raw, "program", limit=200),
+        note=check.text(raw, "note", limit=MAX_SUMMARY, required=False),
+        source=check.source(raw.get("source")),
+        entry=str(entry) if entry else None,
+    )
+
+
+def parse_port_ranges(
+    raw_value: Any, file: str
+) -> tuple[tuple[PortRangeDef, ...], tuple[EphemeralRange, ...]]:
+    """Validate `port-ranges.yaml`: RFC 6335's ranges and each OS's default ephemeral range."""
+    check = _Checker(file)
+    raw = check.mapping(raw_value, "the file")
+    ranges = []
+    for item in raw.get("iana_ranges") or []:
+        r = check.mapping(item, "an IANA range")
+        if r.get("range") not in ("well-known", "registered", "dynamic"):
+            raise check.fail("an IANA range needs 'range': well-known, registered or dynamic")
+        ranges.append(PortRangeDef(r["range"], int(r["first"]), int(r["last"]), str(r["entry"])))
+    if [r.range for r in ranges] != ["well-known", "registered", "dynamic"]:
+        raise check.fail("'iana_ranges' must list well-known, registered and dynamic in that order")
+    ephemeral = []
+    for item in raw.get("ephemeral") or []:
+        e = check.mapping(item, "an ephemeral range")
+        check.entry = str(e.get("os"))
+        if e.get("os") not in OS_IDS:
+            raise check.fail(f"'os' must be one of {', '.join(OS_IDS)}")
+        first, last = e.get("first"), e.get("last")
+        if not isinstance(first, int) or not isinstance(last, int) or not 0 < first <= last <= 65535:
+            raise check.fail("'first' and 'last' must be ports with first <= last")
+        ephemeral.append(
+            EphemeralRange(
+                os=cast(OsId, e["os"]),
+                name=check.text(e, "name", limit=100),
+                first=first,
+                last=last,
+                command=check.text(e, "command", limit=300),
+                source=check.source(e.get("source")),
+            )
+        )
+    return tuple(ranges), tuple(ephemeral)
