@@ -251,6 +251,7 @@ class LoopbackDiscord:
         self._dm_by_user: dict[str, str] = {}
         self._followups: dict[str, list[str]] = {}  # interaction token -> followup message ids
         self._faults: list[_Fault] = []
+        self._bodies: dict[int, Any] = {}  # parsed request bodies, keyed by id(request) while handled
         self._sessions: dict[str, _Session] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         # Kept so drop_gateway(abrupt=True) can cut the TCP connection without a close frame.
@@ -393,18 +394,24 @@ class LoopbackDiscord:
         guild["roles"].append(role)
         return role
 
-    def _guild_payload(self, guild_id: str, *, full: bool) -> dict[str, Any]:
-        """A guild object; ``full`` adds the GUILD_CREATE-only keys (channels, members, ...)."""
+    def _guild_payload(self, guild_id: str, *, full: bool, intents: int = 0) -> dict[str, Any]:
+        """A guild object; ``full`` adds the GUILD_CREATE-only keys (channels, members, ...).
+
+        Like Discord, GUILD_CREATE lists every member only with the GUILD_MEMBERS intent; otherwise just
+        the bot itself.
+        """
         guild = copy.deepcopy(self.guilds[guild_id])
         if full:
             members = self.members.get(guild_id, {})
+            if not intents & INTENT_GUILD_MEMBERS:
+                members = {uid: m for uid, m in members.items() if uid == self.bot_user["id"]}
             guild.update(
                 {
                     "channels": [c for c in self.channels.values() if c.get("guild_id") == guild_id],
                     "members": [self._member_with_user(guild_id, uid) for uid in members],
                     # member_count == len(members) marks the guild as chunked, so a bot with the members
                     # intent does not wait for GUILD_MEMBERS_CHUNK before READY.
-                    "member_count": len(members),
+                    "member_count": len(self.members.get(guild_id, {})),
                     "threads": [],
                     "presences": [],
                     "voice_states": [],
@@ -468,7 +475,11 @@ class LoopbackDiscord:
         )
         self._add_member(guild_id, owner["id"])
         self._add_member(guild_id, self.bot_user["id"], [bot_role["id"]])
-        self._dispatch_all("GUILD_CREATE", lambda: self._guild_payload(guild_id, full=True))
+        self._dispatch_all(
+            "GUILD_CREATE",
+            lambda: guild_id,
+            transform=lambda gid, intents: self._guild_payload(gid, full=True, intents=intents),
+        )
         return copy.deepcopy(guild)
 
     def create_channel(self, guild_id: str, name: str) -> dict[str, Any]:
@@ -615,30 +626,40 @@ class LoopbackDiscord:
         self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, count, retry_after))
 
     async def drop_gateway(self, *, abrupt: bool = False) -> None:
-        """Close the bot's websocket(s) so the client reconnects and RESUMEs.
+        """Close every gateway websocket so the client reconnects and RESUMEs.
 
         By default closes with 4000 (a resumable code); ``abrupt=True`` cuts the TCP connection instead,
-        which the client sees as an abnormal closure (1006).
+        which the client sees as an abnormal closure (1006).  Sessions survive, so missed events replay.
         """
         for session in self._sessions.values():
-            ws = session.ws
-            if ws is None:
-                continue
             session.ws = None
-            if abrupt:
-                transport = self._transports.get(ws)
-                if transport is not None:
-                    transport.abort()
+        for ws in list(self._sockets):
+            transport = self._transports.get(ws)
+            if abrupt and transport is not None:
+                transport.abort()
             else:
                 with contextlib.suppress(Exception):
                     await ws.close(code=4000, message=b"loopback drop")
 
-    def invalidate_sessions(self) -> None:
-        """Forget every gateway session, so the next RESUME gets INVALID_SESSION and a fresh IDENTIFY."""
+    async def invalidate_sessions(self) -> None:
+        """Send INVALID_SESSION (not resumable) to connected clients and forget every session.
+
+        discord.py then reconnects with a fresh IDENTIFY (a new READY and GUILD_CREATEs follow).
+        """
+        sessions = list(self._sessions.values())
         self._sessions.clear()
+        for session in sessions:
+            if session.ws is not None and not session.ws.closed:
+                with contextlib.suppress(Exception):
+                    await session.ws.send_str(json.dumps({"op": OP_INVALID_SESSION, "d": False}))
 
     async def send_raw_dispatch(self, event: str, data: Any) -> None:
-        """Dispatch an arbitrary (possibly malformed) event to every session, unchanged."""
+        """Dispatch an arbitrary (possibly malformed) event to every session, unchanged.
+
+        Beware: discord.py does not guard its parsers, so a malformed *known* event (e.g. a MESSAGE_CREATE
+        without ``type``) raises out of ``Client.start`` and stops the client; unknown event names are
+        logged and ignored.
+        """
         self._dispatch_all(event, lambda: data)
         await asyncio.sleep(0)
 
@@ -777,7 +798,7 @@ class LoopbackDiscord:
             },
         )
         for gid in guild_ids:
-            self._queue(session, "GUILD_CREATE", self._guild_payload(gid, full=True))
+            self._queue(session, "GUILD_CREATE", self._guild_payload(gid, full=True, intents=intents))
         return session
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> _Session | None:
@@ -1392,7 +1413,7 @@ class LoopbackDiscord:
         body = await self._read_body(request)
         call = RestCall(request.method, path, dict(request.query), body)
         self.rest_log.append(call)
-        request["body"] = body
+        self._bodies[id(request)] = body
         response = self._fault_for(request.method, path)
         if response is None and not self._authorised(request, path):
             response = _error(401, "401: Unauthorized")
@@ -1401,6 +1422,8 @@ class LoopbackDiscord:
                 response = await handler(request)
             except web.HTTPException as exc:  # aiohttp's own 404/405 before our catch-all ran
                 response = _error(exc.status, f"{exc.status}: {exc.reason}")
+            finally:
+                self._bodies.pop(id(request), None)
         call.status = response.status
         return response
 
@@ -1536,7 +1559,7 @@ class LoopbackDiscord:
     # ------------------------------------------------------------------ REST handlers: channels, guilds
 
     async def _create_dm(self, request: web.Request) -> web.Response:
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         recipient = str(body.get("recipient_id"))
         if recipient not in self.users:
             return _error(400, "Invalid Recipient(s)", 50033)
@@ -1639,7 +1662,7 @@ class LoopbackDiscord:
         channel_id = request.match_info["channel_id"]
         if channel_id not in self.channels:
             return _error(404, "Unknown Channel", 10003)
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         invalid = self._validate_outgoing(body, creating=True)
         if invalid is not None:
             return invalid
@@ -1706,7 +1729,7 @@ class LoopbackDiscord:
             return error or _error(404, "Unknown Message", 10008)
         if message["author"]["id"] != self.bot_user["id"]:
             return _error(403, "Cannot edit a message authored by another user", 50005)
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         merged = {**message, **body}
         invalid = self._validate_outgoing(merged, creating=False)
         if invalid is not None:
@@ -1777,7 +1800,7 @@ class LoopbackDiscord:
             return _error(404, "Unknown interaction", 10062)
         if interaction.callbacks:
             return _error(400, "Interaction has already been acknowledged.", 40060)
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         ctype = int(body.get("type", 0))
         data = body.get("data") or {}
         payload = interaction.payload
@@ -1869,7 +1892,7 @@ class LoopbackDiscord:
         if not interaction.callbacks:
             # Discord refuses followups before the interaction has been acknowledged.
             return _error(404, "Unknown Webhook", 10015)
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         invalid = self._validate_outgoing(body, creating=True)
         if invalid is not None:
             return invalid
@@ -1923,7 +1946,7 @@ class LoopbackDiscord:
         message, error = self._webhook_message(request)
         if message is None:
             return error or _error(404, "Unknown Message", 10008)
-        body = request["body"] or {}
+        body = self._bodies.get(id(request)) or {}
         invalid = self._validate_outgoing({**message, **body}, creating=False)
         if invalid is not None:
             return invalid
@@ -1976,7 +1999,7 @@ class LoopbackDiscord:
         guild_id, error = self._scope(request)
         if error is not None:
             return error
-        body = request["body"] or []
+        body = self._bodies.get(id(request)) or []
         if not isinstance(body, list):
             return _error(400, "Invalid Form Body", 50035)
         existing = self.synced_commands.get(guild_id, [])
@@ -1996,7 +2019,7 @@ class LoopbackDiscord:
         if error is not None:
             return error
         existing = self.synced_commands.setdefault(guild_id, [])
-        record = self._command_record(guild_id, request["body"] or {}, existing)
+        record = self._command_record(guild_id, self._bodies.get(id(request)) or {}, existing)
         existing[:] = [c for c in existing if c["id"] != record["id"]] + [record]
         self._publish("commands_synced", guild_id=guild_id, commands=existing)
         return _json_response(record, status=201)
