@@ -96,6 +96,8 @@ class NetexplainBot(commands.Bot):
         store: SettingsStore | None = None,
         knowledge_loader: Callable[[], Knowledge] = load_knowledge,
     ) -> None:
+        # netexplain never joins voice: don't warn at every start that voice libraries are missing.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = config.message_content
         options: dict[str, Any] = {}
@@ -183,8 +185,10 @@ class NetexplainBot(commands.Bot):
             def parse(data: Any) -> None:
                 try:
                     parser(data)
-                except Exception:
-                    log.exception("ignored a malformed %s event from the gateway", event)
+                except Exception as exc:
+                    # One line: a broken payload is Discord's (or a fake's) problem, not a bug of ours.
+                    log.warning("ignored a malformed %s event: %s: %s", event, type(exc).__name__, exc)
+                    log.debug("malformed %s event", event, exc_info=exc)
 
             return parse
 

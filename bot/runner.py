@@ -40,7 +40,11 @@ def fail(sentence: str, code: int = EXIT_FAILURE) -> int:
 def setup_logging(config: Config) -> None:
     """discord.py's log format on stderr; its HTTP chatter only at DEBUG (RoboDanny does the same)."""
     level = getattr(logging, config.log_level)
-    discord.utils.setup_logging(level=level, root=True)
+    if sys.stderr.isatty():
+        discord.utils.setup_logging(level=level, root=True)
+    else:  # discord.py colours output inside Docker even without a terminal; logs files want plain text
+        plain = logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s")
+        discord.utils.setup_logging(level=level, root=True, formatter=plain)
     if level > logging.DEBUG:
         logging.getLogger("discord.http").setLevel(logging.WARNING)
 

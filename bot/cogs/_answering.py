@@ -27,9 +27,9 @@ def strip_mentions_of(content: str, user_id: int) -> str:
     return re.sub(rf"<@!?{user_id}>", " ", content).strip()
 
 
-def explain_text(bot: NetexplainBot, text: str) -> Explanation:
-    """Run the core on user text (cut to a sane size first)."""
-    return explain(text[:MAX_QUERY], bot.kb)
+def explain_text(bot: NetexplainBot, text: str, *, passive: bool = False) -> Explanation:
+    """Run the core on user text (cut to a sane size first); `passive` for chatter nobody asked about."""
+    return explain(text[:MAX_QUERY], bot.kb, passive=passive)
 
 
 def fingerprint(text: str) -> int:

@@ -99,7 +99,7 @@ class Watch(commands.Cog):
         settings = await self.bot.store.get(message.guild.id)
         if not settings.watches(message.channel.id):
             return
-        explanation = explain_text(self.bot, message.content)
+        explanation = explain_text(self.bot, message.content, passive=True)
         if not explanation.triggered:
             return
         if not self._take_cooldown(message.channel.id, explanation, settings.cooldown_minutes):
