@@ -116,6 +116,11 @@ def point_discord_py_at(api_base: str, gateway_url: str) -> Callable[[], None]:
     return restore
 
 
+def _const(value: Any) -> Callable[[], Any]:
+    """A zero-argument function returning ``value`` (binds it now, unlike a lambda in a loop)."""
+    return lambda: value
+
+
 def _now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
 
@@ -283,9 +288,10 @@ class LoopbackDiscord:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None and getattr(server, "sockets", None):
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        if self.port == 0:
+            # With port 0 the OS picked a free port; read it back from the listening socket.
+            sockets = getattr(site._server, "sockets", None) or []
+            self.port = int(sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Close every websocket and stop serving."""
@@ -323,7 +329,7 @@ class LoopbackDiscord:
         return str(value)
 
     def _make_user(self, name: str, *, bot: bool = False, discriminator: str = "0") -> dict[str, Any]:
-        user = {
+        user: dict[str, Any] = {
             "id": self._snowflake(),
             "username": name,
             "global_name": None if bot else name,
@@ -486,7 +492,7 @@ class LoopbackDiscord:
         """Create a text channel in ``guild_id`` (CHANNEL_CREATE is dispatched to a connected bot)."""
         if guild_id not in self.guilds:
             raise KeyError(f"unknown guild {guild_id}")
-        channel = {
+        channel: dict[str, Any] = {
             "id": self._snowflake(),
             "type": 0,
             "guild_id": guild_id,
@@ -533,7 +539,7 @@ class LoopbackDiscord:
     def _moderator_role(self, guild_id: str) -> dict[str, Any]:
         for role in self.guilds[guild_id]["roles"]:
             if role["name"] == "Moderators":
-                return role
+                return dict(role)
         role = self._role(guild_id, "Moderators", EVERYONE_PERMS | PERM_MANAGE_GUILD | PERM_MENTION_EVERYONE)
         self._dispatch_all("GUILD_ROLE_CREATE", lambda: {"guild_id": guild_id, "role": dict(role)})
         return role
@@ -1136,7 +1142,7 @@ class LoopbackDiscord:
             if message.get("guild_id"):
                 payload["guild_id"] = message["guild_id"]
             self._dispatch_all(
-                "MESSAGE_REACTION_REMOVE", lambda p=payload: p, intent=self._reaction_intent(message)
+                "MESSAGE_REACTION_REMOVE", _const(payload), intent=self._reaction_intent(message)
             )
             self._publish("reaction_remove", message_id=message_id, user_id=user_id, emoji=emoji)
         self._sync_reaction_summary(message_id)
@@ -1414,7 +1420,7 @@ class LoopbackDiscord:
         call = RestCall(request.method, path, dict(request.query), body)
         self.rest_log.append(call)
         self._bodies[id(request)] = body
-        response = self._fault_for(request.method, path)
+        response: web.StreamResponse | None = self._fault_for(request.method, path)
         if response is None and not self._authorised(request, path):
             response = _error(401, "401: Unauthorized")
         if response is None:
@@ -1424,6 +1430,8 @@ class LoopbackDiscord:
                 response = _error(exc.status, f"{exc.status}: {exc.reason}")
             finally:
                 self._bodies.pop(id(request), None)
+        else:
+            self._bodies.pop(id(request), None)
         call.status = response.status
         return response
 
@@ -1605,7 +1613,7 @@ class LoopbackDiscord:
 
     def _validate_outgoing(
         self, body: dict[str, Any], *, creating: bool, prefix: list[str] | None = None
-    ) -> Any:
+    ) -> web.Response | None:
         """A 400 response for an invalid bot message body, else None."""
         errors = validate_message(body, prefix=prefix)
         if errors:
@@ -1641,7 +1649,9 @@ class LoopbackDiscord:
         self._store(message)
         return message
 
-    def _resolve_reference(self, channel_id: str, body: dict[str, Any]) -> tuple[dict[str, Any] | None, Any]:
+    def _resolve_reference(
+        self, channel_id: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, web.Response | None]:
         """(referenced message, error response) for a body's ``message_reference``."""
         ref = body.get("message_reference")
         if not ref:
