@@ -578,7 +578,14 @@ class LoopbackDiscord:
     # ------------------------------------------------------------------ state observation
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        """A queue receiving every state change (``{"type": "message_create", ...}``) from now on."""
+        """A queue receiving every state change from now on, as ``{"type": ..., ...}``.
+
+        Types: ``message_create``/``message_update`` (``message``), ``message_delete`` (``message_id``,
+        ``channel_id``), ``reaction_add``/``reaction_remove`` (``message_id``, ``user_id``, ``emoji``),
+        ``interaction_create`` (``interaction``), ``interaction_response`` (``interaction_id``, ``response``),
+        ``commands_synced`` (``guild_id``, ``commands``), ``typing`` (``channel_id``), ``gateway_connect``,
+        ``gateway_identify``, ``gateway_resume``, ``gateway_disconnect``.  Messages include ``pinged``.
+        """
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._subscribers.append(queue)
         return queue
@@ -2044,3 +2051,32 @@ class LoopbackDiscord:
             return _error(404, "Unknown application command", 10063)
         self.synced_commands[guild_id] = [c for c in existing if c["id"] != command_id]
         return _no_content()
+
+
+async def _serve_demo(port: int) -> None:
+    """Run a server with a small demo world until interrupted, printing the env vars for the bot."""
+    server = LoopbackDiscord(port=port)
+    await server.start()
+    guild = server.create_guild("Loopback Guild")
+    channel = server.create_channel(guild["id"], "general")
+    user = server.create_user("alice", guild_id=guild["id"])
+    print(f"NETEXPLAIN_API_BASE={server.api_base}")
+    print(f"NETEXPLAIN_GATEWAY_URL={server.gateway_url}")
+    print(f"token={server.token} guild={guild['id']} channel={channel['id']} user={user['id']}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bot.playground.discord_server [PORT]``: serve a demo world for manual runs of the bot."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_demo(int(args[0]) if args else 0))
+
+
+if __name__ == "__main__":
+    main()

@@ -123,6 +123,8 @@ async def test_message_content_blanking_without_intent(
     assert plain.content == "" and plain.embeds == []
     assert mentioned.content == mention["content"] and client.user in mentioned.mentions
     assert direct.content == "ECONNREFUSED?" and direct.guild is None
+    # REST reads follow the same rule as the gateway.
+    assert (await plain.channel.fetch_message(plain.id)).content == ""
 
     # Both replies land, threaded to the message they answer, and the echoed content proves visibility.
     replies = await server.wait_for(
@@ -403,6 +405,19 @@ async def test_slash_command_button_and_select(
 
     with pytest.raises(ValueError):
         await server.click_button(alice, original["id"], "missing")
+
+
+async def test_slash_command_in_dm(
+    server: LoopbackDiscord, world: dict[str, Any], run_client: ClientFactory
+) -> None:
+    bot = _make_bot([])
+    await run_client(bot)
+    dm = server.dm_channel(world["alice"]["id"])
+    inter = await server.slash_command(
+        world["alice"]["id"], dm["id"], "explain", [{"name": "query", "type": 3, "value": "a"}]
+    )
+    assert (await inter.response())["data"]["content"] == "explaining `a`"
+    assert inter.original is not None and inter.original["channel_id"] == dm["id"]
 
 
 async def test_autocomplete(
