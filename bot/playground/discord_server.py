@@ -1722,11 +1722,11 @@ class LoopbackDiscord:
         return _json_response(self._as_seen(message, self._rest_intents))
 
     def _apply_edit(self, message: dict[str, Any], body: dict[str, Any]) -> None:
-        for key in ("content", "flags"):
-            if key in body and body[key] is not None:
-                message[key] = (
-                    body[key] if key == "content" else (message["flags"] & FLAG_EPHEMERAL) | int(body[key])
-                )
+        if "content" in body:
+            message["content"] = body["content"] or ""  # null clears the content
+        if body.get("flags") is not None:
+            # Ephemerality is fixed at creation; an edit cannot add or remove it.
+            message["flags"] = (message["flags"] & FLAG_EPHEMERAL) | (int(body["flags"]) & ~FLAG_EPHEMERAL)
         if "embeds" in body:
             message["embeds"] = [self._normalise_embed(e) for e in body["embeds"] or []]
         if "components" in body:
