@@ -200,7 +200,7 @@ def fit(layouts: Sequence[EmbedLayout], total: int = TOTAL_LIMIT) -> list[EmbedL
 
 def source_short_name(title: str) -> str:
     """A reference's short name for the footer: "RFC 6335: Internet Assigned…" -> "RFC 6335"."""
-    short = re.split(r"[:(—–]| - ", title, maxsplit=1)[0].strip()
+    short = re.split(r":| \(| — | – | - ", title, maxsplit=1)[0].strip()
     return truncate(short or title.strip(), 40)
 
 

@@ -47,6 +47,7 @@ def setup_logging(config: Config) -> None:
         discord.utils.setup_logging(level=level, root=True, formatter=plain)
     if level > logging.DEBUG:
         logging.getLogger("discord.http").setLevel(logging.WARNING)
+        logging.getLogger("discord.client").addFilter(_QuietReconnects())
 
 
 def _api_base(config: Config) -> str:
@@ -80,6 +81,23 @@ def explain_failure(exc: BaseException, config: Config) -> str:
     return f"netexplain stopped after an unexpected {type(exc).__name__}: {exc}"
 
 
+def _is_explained(exc: BaseException) -> bool:
+    return isinstance(exc, discord.LoginFailure | discord.PrivilegedIntentsRequired | StartupError)
+
+
+class _QuietReconnects(logging.Filter):
+    """discord.py logs every reconnect attempt with a full traceback; one line is enough below DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.getMessage().startswith("Attempting a reconnect"):
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 async def _connected_within(bot: NetexplainBot, seconds: float) -> bool:
     try:
         await asyncio.wait_for(bot.connected_once.wait(), timeout=seconds)
@@ -109,7 +127,12 @@ async def _run(config: Config) -> int:
                 exc = start.exception()
                 if exc is not None:
                     log.debug("start-up failed", exc_info=exc)
-                    code = fail(explain_failure(exc, config))
+                    if bot.user is not None and not bot.connected_once.is_set() and not _is_explained(exc):
+                        # Logged in over REST but never reached the gateway (discord.py 2.7 then dies
+                        # with an AttributeError on its first reconnect).
+                        code = fail(f"Could not connect to the Discord gateway at {_gateway(config)}.")
+                    else:
+                        code = fail(explain_failure(exc, config))
                 break
             if stopping in done:
                 log.info("stopping on a signal")

@@ -1,4 +1,4 @@
-"""The real bot as a subprocess (`python -m bot.cli run`), configured only through its documented environment."""
+"""The real bot as a subprocess (`python -m bot.cli run`), configured only through its environment."""
 
 from __future__ import annotations
 
@@ -37,10 +37,11 @@ def bot_env(
 
 
 class BotProcess:
-    """`python -m bot.cli run` with its stderr collected line by line."""
+    """`python -m bot.cli run` (or another subcommand) with its output collected line by line."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, command: str = "run") -> None:
         self.env = env
+        self.command = command
         self.proc: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []
         self._reader: asyncio.Task[None] | None = None
@@ -52,7 +53,7 @@ class BotProcess:
             sys.executable,
             "-m",
             "bot.cli",
-            "run",
+            self.command,
             cwd=REPO,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
