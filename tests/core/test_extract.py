@@ -1,0 +1,571 @@
+"""What the core recognises in a message, each with its exact span, and what it must leave alone.
+
+Every positive case names the fragment of the text that must come out as one finding: the finding's
+span must be exactly where that fragment is, and its text exactly that fragment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.core import explain
+from bot.core.knowledge import Knowledge
+from bot.core.model import Explanation, Finding
+
+ADDRESS_LIKE = ("endpoint", "address", "url", "network")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One expected finding: `fragment` of `text` is a `kind` finding with these properties."""
+
+    text: str
+    kind: str
+    fragment: str | None = None  # defaults to the whole text
+    ip: str | None = None
+    host: str | None = None
+    category: str | None = None
+    port: int | None = None
+    scheme: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.text[:60]
+
+
+def finding_at(exp: Explanation, text: str, fragment: str) -> Finding:
+    """The finding whose span is exactly where `fragment` first occurs in `text`."""
+    start = text.index(fragment)
+    span = (start, start + len(fragment))
+    for f in exp.findings:
+        if f.span == span:
+            return f
+    found = [(f.kind, f.text, f.span) for f in exp.findings]
+    raise AssertionError(f"no finding at {span} ({fragment!r}); found {found}")
+
+
+def check(case: Case, kb: Knowledge) -> Finding:
+    exp = explain(case.text, kb)
+    fragment = case.fragment or case.text
+    f = finding_at(exp, case.text, fragment)
+    assert f.kind == case.kind
+    assert f.text == fragment
+    if case.ip is not None:
+        assert f.address is not None and f.address.ip == case.ip
+    if case.host is not None:
+        assert f.host == case.host
+    if case.category is not None:
+        assert f.address is not None and f.address.category == case.category
+    if case.port is not None:
+        assert f.port is not None and f.port.number == case.port
+    if case.scheme is not None:
+        assert f.scheme == case.scheme
+    return f
+
+
+def params(*cases: Case) -> Any:
+    return pytest.mark.parametrize("case", cases, ids=[c.id for c in cases])
+
+
+# -- IPv4 ------------------------------------------------------------------------------------------
+
+
+@params(
+    Case("127.0.0.1", "address", ip="127.0.0.1", category="loopback"),
+    Case("ping 8.8.8.8 please", "address", "8.8.8.8", ip="8.8.8.8", category="public"),
+    Case("127.0.0.1:62893", "endpoint", ip="127.0.0.1", category="loopback", port=62893),
+    Case("server at 192.168.1.10:8080 is down", "endpoint", "192.168.1.10:8080", category="private"),
+    Case("(10.0.0.5:443)", "endpoint", "10.0.0.5:443", ip="10.0.0.5", port=443, category="private"),
+    Case("bind 0.0.0.0:80 failed", "endpoint", "0.0.0.0:80", category="unspecified", port=80),
+    Case("tailscale gave me 100.101.102.103", "address", "100.101.102.103", category="shared"),
+    Case("169.254.169.254 is the metadata address", "address", "169.254.169.254", category="link-local"),
+)
+def test_ipv4_with_and_without_port(case: Case, kb: Knowledge) -> None:
+    check(case, kb)
+
+
+@pytest.mark.parametrize(
+    ("text", "bad"),
+    [("256.1.1.1", "256"), ("123.456.789.1", "456"), ("connect to 10.0.300.1:22", "300")],
+)
+def test_out_of_range_ipv4_is_reported_invalid_with_a_reason(text: str, bad: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    [f] = [f for f in exp.findings if f.address is not None]
+    assert f.address is not None
+    assert f.address.category == "invalid"
+    assert f.address.reason and bad in f.address.reason
+    assert text[f.span[0] : f.span[1]] == f.text
+    assert "255" in exp.answer.to_json()["sections"][0]["body"]
+
+
+# -- IPv6 ------------------------------------------------------------------------------------------
+
+
+@params(
+    Case("2001:db8::1", "address", ip="2001:db8::1", category="documentation"),
+    Case("::1", "address", ip="::1", category="loopback"),
+    Case(
+        "full form 2001:0db8:0000:0000:0000:0000:0000:0001 here",
+        "address",
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        category="documentation",
+    ),
+    Case("ping fe80::1%eth0 now", "address", "fe80::1%eth0", ip="fe80::1", category="link-local"),
+    Case("::ffff:127.0.0.1", "address", category="ipv4-mapped"),
+    Case("fd12:3456:789a::1", "address", category="unique-local"),
+    Case("[::1]:8080", "endpoint", ip="::1", port=8080, category="loopback"),
+    Case("open [2001:db8::2]:443 pls", "endpoint", "[2001:db8::2]:443", port=443, category="documentation"),
+    Case("[::1]", "address", ip="::1", category="loopback"),
+    # Node and others print host:port unbracketed after the error code.
+    Case("connect ECONNREFUSED ::1:5432", "endpoint", "::1:5432", ip="::1", port=5432, category="loopback"),
+    Case(
+        "Error: listen EADDRINUSE: address already in use :::3000",
+        "endpoint",
+        ":::3000",
+        ip="::",
+        port=3000,
+        category="unspecified",
+    ),
+    Case("ECONNREFUSED ::1:27017", "endpoint", "::1:27017", ip="::1", port=27017, category="loopback"),
+)
+def test_ipv6_in_every_written_form(case: Case, kb: Knowledge) -> None:
+    check(case, kb)
+
+
+def test_a_zone_is_kept_in_the_span_but_not_in_the_ip(kb: Knowledge) -> None:
+    f = check(Case("fe80::1%eth0", "address"), kb)
+    assert f.address is not None and f.address.ip == "fe80::1"
+
+
+# -- host names ------------------------------------------------------------------------------------
+
+
+@params(
+    Case("localhost:3000", "endpoint", host="localhost", port=3000, category="loopback"),
+    Case("go to localhost:5173/ please", "endpoint", "localhost:5173", host="localhost", port=5173),
+    Case("app.localhost:8080", "endpoint", host="app.localhost", port=8080, category="loopback"),
+    Case("host.docker.internal:5432", "endpoint", host="host.docker.internal", port=5432),
+    Case("localhost port 9222", "endpoint", host="localhost", port=9222, category="loopback"),
+    Case("curl http://app.localhost/", "url", "http://app.localhost/", host="app.localhost", port=80),
+    Case(
+        "db at https://db.example.com:8443/x", "url", "https://db.example.com:8443/x", host="db.example.com"
+    ),
+)
+def test_host_names_with_ports_are_endpoints(case: Case, kb: Knowledge) -> None:
+    check(case, kb)
+
+
+def test_localhost_is_loopback_with_a_null_ip(kb: Knowledge) -> None:
+    f = check(Case("localhost:3000", "endpoint"), kb)
+    assert f.to_json()["address"] == {"ip": None, "version": None, "category": "loopback"}
+
+
+# -- URLs ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scheme", "port"),
+    [
+        ("http", 80),
+        ("https", 443),
+        ("ws", 80),
+        ("wss", 443),
+        ("postgres", 5432),
+        ("postgresql", 5432),
+        ("mysql", 3306),
+        ("mongodb", 27017),
+        ("redis", 6379),
+        ("amqp", 5672),
+        ("ftp", 21),
+        ("ssh", 22),
+    ],
+)
+def test_urls_get_the_scheme_default_port(scheme: str, port: int, kb: Knowledge) -> None:
+    url = f"{scheme}://localhost/app"
+    text = f"try {url} now"
+    f = check(Case(text, "url", url, host="localhost", port=port, scheme=scheme), kb)
+    assert f.to_json()["port"]["number"] == port
+
+
+def test_a_written_port_beats_the_default(kb: Knowledge) -> None:
+    check(Case("redis://cache:6380/0", "url", host="cache", port=6380, scheme="redis"), kb)
+
+
+def test_a_url_with_an_ip_host_is_classified(kb: Knowledge) -> None:
+    text = "DevTools listening on ws://127.0.0.1:9222/devtools/browser/abc"
+    check(Case(text, "url", "ws://127.0.0.1:9222/devtools/browser/abc", ip="127.0.0.1", port=9222), kb)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "postgres://bob:hunter2@db:5432/x",
+        "DATABASE_URL=postgresql://bob:hunter2@localhost/app",
+        "mongodb://admin:hunter2@127.0.0.1:27017/?authSource=admin",
+        "amqp://guest:hunter2@rabbit",
+        "redis://:hunter2@cache:6379/0",
+    ],
+)
+def test_credentials_in_a_url_are_never_echoed(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    urls = [f for f in exp.findings if f.kind == "url"]
+    assert urls, "the URL itself is still found"
+    doc = exp.to_json()
+    doc.pop("query")  # the query is the user's own text, echoed by design
+    assert "hunter2" not in json.dumps(doc)
+    for part in exp.parts:
+        assert "hunter2" not in json.dumps(part.to_json())
+
+
+def test_the_password_is_nowhere_in_the_answer_or_findings(kb: Knowledge) -> None:
+    exp = explain("postgres://bob:hunter2@db:5432/x", kb)
+    out = json.dumps({"findings": exp.to_json()["findings"], "answer": exp.to_json()["answer"]})
+    assert "hunter2" not in out
+    [f] = exp.findings
+    assert f.span == (0, 32) and f.host == "db" and f.port is not None and f.port.number == 5432
+
+
+# -- networks --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "prefix", "size", "first", "last", "category"),
+    [
+        ("192.168.0.0/16", "192.168.0.0/16", 65536, "192.168.0.0", "192.168.255.255", "private"),
+        ("allow 10.0.0.0/8 only", "10.0.0.0/8", 2**24, "10.0.0.0", "10.255.255.255", "private"),
+        ("fd00::/8", "fd00::/8", 2**120, "fd00::", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "unique-local"),
+        ("127.0.0.0/8", "127.0.0.0/8", 2**24, "127.0.0.0", "127.255.255.255", "loopback"),
+        ("100.64.0.0/10", "100.64.0.0/10", 2**22, "100.64.0.0", "100.127.255.255", "shared"),
+    ],
+)
+def test_cidr_networks_with_size_and_range(
+    text: str, prefix: str, size: int, first: str, last: str, category: str, kb: Knowledge
+) -> None:
+    exp = explain(text, kb)
+    f = finding_at(exp, text, prefix)
+    assert f.kind == "network" and f.network is not None
+    assert (f.network.size, f.network.first, f.network.last) == (size, first, last)
+    assert f.network.category == category
+    assert f"{size:,}" in exp.answer.title
+
+
+def test_a_network_with_host_bits_set_says_so(kb: Knowledge) -> None:
+    exp = explain("192.168.1.1/24", kb)
+    [f] = exp.findings
+    assert f.network is not None and f.network.first == "192.168.1.0"
+    assert f.network.reason and "192.168.1.0/24" in f.network.reason
+
+
+# -- bare ports ------------------------------------------------------------------------------------
+
+
+@params(
+    Case("postgres is on port 5432", "port", "5432", port=5432),
+    Case("the app runs on :3000", "port", "3000", port=3000),
+    Case("docker run -p 8080:80 nginx", "port", "8080", port=8080),
+    Case("PORT=3000 npm start", "port", "3000", port=3000),
+    Case("uvicorn main:app --port 8000", "port", "8000", port=8000),
+    Case("listen tcp :8080: bind: address already in use", "port", "8080", port=8080),
+)
+def test_bare_ports_in_context(case: Case, kb: Knowledge) -> None:
+    f = check(case, kb)
+    assert f.to_json()["address"] is None
+
+
+def test_docker_publish_finds_both_host_and_container_ports(kb: Knowledge) -> None:
+    text = "docker run -p 8080:80 nginx"
+    exp = explain(text, kb)
+    assert finding_at(exp, text, "8080").port is not None
+    [container] = [f for f in exp.findings if f.span == (19, 21)]  # the 80 after the colon
+    assert container.kind == "port" and container.port is not None and container.port.number == 80
+
+
+def test_a_bare_port_is_an_endpoint_when_localhost_precedes_it(kb: Knowledge) -> None:
+    f = check(Case("localhost port 9222", "endpoint"), kb)
+    assert f.port is not None and f.port.number == 9222
+
+
+@pytest.mark.parametrize("text", ["port 70000", "port: 99999"])
+def test_a_port_above_65535_is_invalid(text: str, kb: Knowledge) -> None:
+    [f] = [f for f in explain(text, kb).findings if f.kind == "port"]
+    assert f.port is not None and f.port.range == "invalid"
+
+
+# -- socket errors ---------------------------------------------------------------------------------
+
+ERROR_CASES: list[tuple[str, str, str]] = [
+    # (text, expected symbol, the fragment that must be a finding)
+    # by symbol (Node, libuv)
+    ("Error: connect ECONNREFUSED 127.0.0.1:5432", "ECONNREFUSED", "ECONNREFUSED"),
+    ("Error: listen EADDRINUSE: address already in use :::3000", "EADDRINUSE", "EADDRINUSE"),
+    (
+        "Error: listen EADDRNOTAVAIL: address not available 192.168.1.50:3000",
+        "EADDRNOTAVAIL",
+        "EADDRNOTAVAIL",
+    ),
+    ("Error: listen EACCES: permission denied 0.0.0.0:80", "EACCES", "EACCES"),
+    ("Error: connect ETIMEDOUT 10.0.0.5:443", "ETIMEDOUT", "ETIMEDOUT"),
+    ("Error: connect EHOSTUNREACH 192.168.1.20:22", "EHOSTUNREACH", "EHOSTUNREACH"),
+    ("Error: connect ENETUNREACH 2001:db8::1:443", "ENETUNREACH", "ENETUNREACH"),
+    ("Error: read ECONNRESET", "ECONNRESET", "ECONNRESET"),
+    ("Error: socket hang up ECONNABORTED", "ECONNABORTED", "ECONNABORTED"),
+    ("Error: write EPIPE", "EPIPE", "EPIPE"),
+    ("Error: getaddrinfo ENOTFOUND db", "ENOTFOUND", "ENOTFOUND"),
+    ("Error: getaddrinfo EAI_AGAIN registry.npmjs.org", "EAI_AGAIN", "EAI_AGAIN"),
+    ("WSAECONNREFUSED", "ECONNREFUSED", "WSAECONNREFUSED"),
+    # by number: Linux, macOS and Windows errno, negative libuv codes, curl exit codes
+    ("ConnectionRefusedError: [Errno 111] Connection refused", "ECONNREFUSED", "[Errno 111"),
+    ("ConnectionRefusedError: [Errno 61] Connection refused", "ECONNREFUSED", "[Errno 61"),
+    ("OSError: [Errno 98] Address already in use", "EADDRINUSE", "[Errno 98"),
+    ("OSError: [Errno 48] Address already in use", "EADDRINUSE", "[Errno 48"),
+    ("OSError: [Errno 99] Cannot assign requested address", "EADDRNOTAVAIL", "[Errno 99"),
+    ("[WinError 10061] 由于目标计算机积极拒绝，无法连接。", "ECONNREFUSED", "[WinError 10061"),
+    ("[WinError 10061] Es konnte keine Verbindung hergestellt werden", "ECONNREFUSED", "[WinError 10061"),
+    ("Error 10048", "EADDRINUSE", "Error 10048"),
+    ("OSError: [WinError 10049] Die angeforderte Adresse ist ungültig", "EADDRNOTAVAIL", "[WinError 10049"),
+    ("[WinError 10053] 你的主机中的软件中止了一个已建立的连接。", "ECONNABORTED", "[WinError 10053"),
+    ("errno: -111", "ECONNREFUSED", "errno: -111"),
+    (
+        "curl: (7) Failed to connect to localhost port 8080 after 0 ms: Couldn't connect",
+        "ECONNREFUSED",
+        "curl: (7)",
+    ),
+    ("curl: (28) Connection timed out after 5001 milliseconds", "ETIMEDOUT", "curl: (28)"),
+    ("curl: (6) Could not resolve host: example.invalid", "ENOTFOUND", "curl: (6)"),
+    # by message: Linux/macOS strerror, Windows, Python, Java, Go, psql, redis-cli
+    ("java.net.ConnectException: Connection refused", "ECONNREFUSED", "Connection refused"),
+    ("java.net.BindException: Address already in use", "EADDRINUSE", "Address already in use"),
+    ("java.net.SocketTimeoutException: connect timed out", "ETIMEDOUT", "connect timed out"),
+    ("java.net.NoRouteToHostException: No route to host", "EHOSTUNREACH", "No route to host"),
+    ("java.net.UnknownHostException: db", "ENOTFOUND", "UnknownHostException"),
+    ("dial tcp 127.0.0.1:5432: connect: connection refused", "ECONNREFUSED", "connection refused"),
+    ("dial tcp: lookup db on 127.0.0.11:53: no such host", "ENOTFOUND", "no such host"),
+    (
+        "read tcp 10.0.0.1:5000->10.0.0.2:80: read: connection reset by peer",
+        "ECONNRESET",
+        "connection reset by peer",
+    ),
+    ("connect: Network is unreachable", "ENETUNREACH", "Network is unreachable"),
+    ("bind: Permission denied", "EACCES", "bind: Permission denied"),
+    (
+        "socket.gaierror: [Errno -3] Temporary failure in name resolution",
+        "EAI_AGAIN",
+        "Temporary failure in name resolution",
+    ),
+    ("socket.gaierror: [Errno -2] Name or service not known", "ENOTFOUND", "Name or service not known"),
+    (
+        "No connection could be made because the target machine actively refused it",
+        "ECONNREFUSED",
+        "actively refused it",
+    ),
+    ("Software caused connection abort", "ECONNABORTED", "Software caused connection abort"),
+    ("BrokenPipeError: [Errno 32] Broken pipe", "EPIPE", "BrokenPipeError"),
+    (
+        'psql: error: connection to server at "localhost" (::1), port 5432 failed: Connection refused',
+        "ECONNREFUSED",
+        "Connection refused",
+    ),
+    (
+        "Could not connect to Redis at 127.0.0.1:6379: Connection refused",
+        "ECONNREFUSED",
+        "Connection refused",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "symbol", "fragment"), ERROR_CASES, ids=[c[0][:50] for c in ERROR_CASES])
+def test_socket_errors_by_symbol_number_and_message(
+    text: str, symbol: str, fragment: str, kb: Knowledge
+) -> None:
+    exp = explain(text, kb)
+    f = finding_at(exp, text, fragment)
+    assert f.kind == "error"
+    assert f.error == symbol
+    assert f.to_json()["error"] == symbol
+    assert exp.triggered is True
+    assert symbol in exp.answer.title or exp.answer.title == exp.parts[0].title
+
+
+def test_all_twelve_symbols_of_the_issue_are_recognised(kb: Knowledge) -> None:
+    symbols = {
+        "ECONNREFUSED", "EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "ETIMEDOUT", "EHOSTUNREACH",
+        "ENETUNREACH", "ECONNRESET", "ECONNABORTED", "EPIPE", "ENOTFOUND", "EAI_AGAIN",
+    }  # fmt: skip
+    for symbol in symbols:
+        [f] = explain(f"code: '{symbol}'", kb).findings
+        assert f.error == symbol
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="knowledge/errors/epipe.yaml has no plain 'broken pipe' message (Go's 'write: broken pipe')",
+)
+def test_go_broken_pipe_is_epipe(kb: Knowledge) -> None:
+    [f] = explain("write tcp 127.0.0.1:5432->127.0.0.1:50000: write: broken pipe", kb).findings[-1:]
+    assert f.error == "EPIPE"
+
+
+def test_an_endpoint_and_its_error_are_both_found(kb: Knowledge) -> None:
+    text = "connect ECONNREFUSED ::1:5432"
+    kinds = [f.kind for f in explain(text, kb).findings]
+    assert kinds == ["error", "endpoint"]
+
+
+# -- terms and programs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "term"),
+    [
+        ("what is an ephemeral port?", "ephemeral port", "ephemeral-port"),
+        ("what's a loopback address", "loopback address", "loopback"),
+        ("dynamic ports confuse me", "dynamic ports", "dynamic-port-range"),
+        ("well-known ports need root", "well-known ports", "well-known-port"),
+        ("what is a network socket", "network socket", "socket"),
+        ("my ISP uses CGNAT", "CGNAT", "cgnat"),
+        ("behind NAT at home", "NAT", "nat"),
+        ("how do I set up port forwarding", "port forwarding", "port-forwarding"),
+        ("check the firewall", "firewall", "firewall"),
+        ("does it support IPv6", "IPv6", "ipv6"),
+        ("what is a port number", "port number", "port"),
+        ("explain Port-Forwarding to me", "Port-Forwarding", "port-forwarding"),
+    ],
+)
+def test_terms_and_their_aliases(text: str, fragment: str, term: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    f = finding_at(exp, text, fragment)
+    assert f.kind == "term"
+    assert f.term == term
+    assert f.to_json()["term"] == term
+
+
+def test_a_bare_localhost_is_a_loopback_name_that_does_not_trigger(kb: Knowledge) -> None:
+    text = "is localhost the same as 127.0.0.1?"
+    exp = explain(text, kb)
+    f = finding_at(exp, text, "localhost")
+    assert f.kind == "address" and f.host == "localhost"
+    assert f.address is not None and f.address.category == "loopback" and f.address.ip is None
+    assert explain("localhost is slow today", kb).triggered is False
+
+
+def test_a_term_alone_does_not_trigger_an_unasked_answer(kb: Knowledge) -> None:
+    exp = explain("what is an ephemeral port?", kb)
+    assert exp.findings and exp.triggered is False
+    assert exp.answer.title == kb.entries["ephemeral-port"].title
+
+
+@pytest.mark.parametrize(
+    ("text", "program"),
+    [
+        ("DevTools listening on ws://127.0.0.1:9222/devtools/browser/0b7c", "chrome-devtools"),
+        ("Debug service listening on ws://127.0.0.1:50123/abc=/ws", "dart-vm-service"),
+        ("Could not connect to Redis at 127.0.0.1:6379: Connection refused", "redis-server"),
+        ('psql: error: connection to server at "localhost" (::1), port 5432 failed', "postgres-server"),
+    ],
+)
+def test_programs_are_recognised_from_the_line_around_an_address(
+    text: str, program: str, kb: Knowledge
+) -> None:
+    exp = explain(text, kb)
+    with_program = [f for f in exp.findings if f.program is not None]
+    assert with_program, [(f.kind, f.text) for f in exp.findings]
+    assert with_program[0].program == program
+    assert with_program[0].to_json()["program"] == program
+
+
+def test_a_banner_on_another_line_does_not_claim_the_address(kb: Knowledge) -> None:
+    text = "DevTools listening on a port\nand here is 127.0.0.1:9999"
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert f.program is None
+
+
+# -- negatives -------------------------------------------------------------------------------------
+
+LOOKALIKES = [
+    "released v1.2.3.4 today",
+    "v1.2.3.4",
+    "Microsoft Windows [Version 10.0.19045.3803]",
+    "10.0.19045.3803",
+    "meet at 12:30",
+    "12:30",
+    "[13:30:57] INFO started",
+    "13:30:57",
+    "John 3:16",
+    "Genesis 1:1 and Psalm 23:4",
+    "final score 3:1",
+    "the ratio is 16:9",
+    "MAC 00:1a:2b:3c:4d:5e",
+    "00:1A:2B:3C:4D:5E",
+    "std::vector<int> v;",
+    "a::b",
+    "use foo::bar::Baz;",
+    "v1::detail::fn()",
+    "commit 3f2a9c1d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f",
+    "sha256:9b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809",
+    "postgres:16",
+    "image: postgres:16",
+    "node:20-alpine",
+    "FROM node:20-alpine",
+    "python:3.11",
+    "docker pull python:3.11",
+]
+
+CHATTER = [
+    "hey everyone, how's it going?",
+    "lol that's hilarious",
+    "can someone review my PR",
+    "i'll be back in 10 minutes",
+    "the meeting moved to 3pm",
+    "thanks for the help!",
+    "anyone know a good pizza place?",
+    "it's 2024 and we still have this bug",
+    "version 1.2 broke everything",
+    "just pushed the fix",
+    "good morning :)",
+    "brb coffee",
+    "I scored 95 on the test",
+    "my phone number is 555-1234",
+    "see chapter 3.2 for details",
+    "use ::before in CSS",
+    "price went up 3.5%",
+    "git checkout -b feature/login",
+    "the build took 12.5 seconds",
+    "check https://github.com/python/cpython for the source",
+    "ok :D see you at 9",
+    "it took 1:23.45 to finish the lap",
+]
+
+
+@pytest.mark.parametrize("text", LOOKALIKES + CHATTER)
+def test_lookalikes_and_chatter_give_no_address_or_endpoint(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    kinds = [(f.kind, f.text) for f in exp.findings if f.kind in ADDRESS_LIKE]
+    assert kinds == []
+
+
+@pytest.mark.parametrize("text", LOOKALIKES + CHATTER)
+def test_lookalikes_and_chatter_do_not_trigger(text: str, kb: Knowledge) -> None:
+    assert explain(text, kb).triggered is False
+
+
+@pytest.mark.parametrize("text", CHATTER)
+def test_ordinary_chatter_finds_nothing_and_says_so(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert exp.findings == ()
+    assert exp.answer.title == "Nothing to explain here"
+
+
+@pytest.mark.parametrize("text", CHATTER + LOOKALIKES)
+def test_passive_mode_finds_the_same_as_active_mode(text: str, kb: Knowledge) -> None:
+    assert explain(text, kb, passive=True).findings == explain(text, kb).findings
+
+
+@pytest.mark.xfail(
+    strict=True, reason="knowledge/terms/socket.yaml has no bare 'socket' alias (only 'network socket' etc.)"
+)
+def test_what_is_a_socket_finds_the_socket_term(kb: Knowledge) -> None:
+    assert [f.term for f in explain("what is a socket?", kb).findings] == ["socket"]
