@@ -7,6 +7,7 @@ The registry rows, ranges and services are knowledge-base data; nothing here har
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import cast
 
 from bot.core.extract import Candidate
@@ -139,8 +140,14 @@ def program_on_line(text: str, span: tuple[int, int], kb: Knowledge) -> str | No
         return None
     start = text.rfind("\n", 0, span[0]) + 1
     end = text.find("\n", span[1])
-    line = text[start : end if end >= 0 else len(text)].lower()
+    return _program_in_line(text[start : end if end >= 0 else len(text)], kb)
+
+
+@lru_cache(maxsize=64)
+def _program_in_line(line: str, kb: Knowledge) -> str | None:
+    # Cached: a long one-line paste with thousands of findings asks about the same line each time.
+    lowered = line.lower()
     for banner, entry_id in kb.banners.items():
-        if banner in line:
+        if banner in lowered:
             return entry_id
     return None
