@@ -11,7 +11,10 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from bot.core.knowledge import Knowledge
 
 DEMO_QUERY = "127.0.0.1:62893"
 HELP_EPILOG = """\
@@ -52,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load() -> object:
+def _load() -> Knowledge:
     from bot.kb import load_knowledge
 
     return load_knowledge()
@@ -64,7 +67,7 @@ def cmd_explain(text: str, as_json: bool, out: TextIO) -> int:
     from bot.terminal import render_explanation
 
     kb = _load()
-    exp = explain(text, kb)  # type: ignore[arg-type]
+    exp = explain(text, kb)
     if as_json:
         out.write(json.dumps(exp.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
@@ -82,20 +85,25 @@ def _lines(source: str) -> Iterator[str]:
 
 def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
     """Print only the lines of a log that have findings."""
-    from bot.core import explain
+    from bot.core import explain, find, may_contain_findings
     from bot.terminal import render_scan_line
 
     kb = _load()
-    for number, line in enumerate(_lines(source), start=1):
-        exp = explain(line.rstrip("\n"), kb, passive=True)  # type: ignore[arg-type]
-        if not exp.findings:
+    for number, raw in enumerate(_lines(source), start=1):
+        line = raw.rstrip("\n")
+        # Most lines of a log are chatter: the cheap test skips them, and only JSON needs the answer.
+        if not may_contain_findings(line, kb):
             continue
         if as_json:
-            obj = exp.to_json()
-            obj["line"] = number
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-        else:
-            out.write(render_scan_line(number, exp) + "\n")
+            exp = explain(line, kb)
+            if exp.findings:
+                obj = exp.to_json()
+                obj["line"] = number
+                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            continue
+        findings = find(line, kb)
+        if findings:
+            out.write(render_scan_line(number, findings) + "\n")
     return 0
 
 

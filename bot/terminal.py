@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from bot.core.model import Explanation, Finding
 
@@ -62,7 +63,7 @@ def render_explanation(exp: Explanation, *, color: bool = False) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_scan_line(number: int, exp: Explanation) -> str:
+def render_scan_line(number: int, findings: Sequence[Finding]) -> str:
     """One line of `netexplain scan` output."""
-    found = "; ".join(describe_finding(f) for f in exp.findings)
+    found = "; ".join(describe_finding(f) for f in findings)
     return f"{number}: {found}"

@@ -23,6 +23,7 @@ __all__ = [
     "explain",
     "find",
     "is_triggering",
+    "may_contain_findings",
 ]
 
 _TRIGGER_KINDS = frozenset({"error", "endpoint", "network", "port"})

@@ -4,7 +4,7 @@ sentence is either an entry's own text or a statement of registry data (a range,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from bot.core.knowledge import COMMAND_OSES, Command, CommandOs, Entry, Knowledge, Source
 from bot.core.model import Answer, Finding, OsId, Reference, Section
@@ -147,7 +147,7 @@ def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
     return tuple(out)
 
 
-def _os_sections(commands: dict[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
+def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
     return [
         Section(OS_NAMES[os_id], "\n".join(fill(c) for c in commands[os_id]), os=os_id)
         for os_id in COMMAND_OSES

@@ -11,9 +11,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from bot.core.knowledge import Knowledge, normalise_alias
+from bot.core.knowledge import WORD_RE, Knowledge
 
 MAX_TEXT = 20_000  # longer input is cut: a chat message is at most 4,000 characters
 
@@ -98,38 +98,68 @@ _PORT_CONTEXT_RE = re.compile(
     re.I,
 )
 # Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
-_PAIR_RES: tuple[re.Pattern[str], ...] = (
-    re.compile(
-        r"server at \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?, port (?P<port>\d{1,6})"
+_PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "server at",
+        re.compile(
+            r"server at \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?"
+            r", port (?P<port>\d{1,6})"
+        ),
     ),
-    re.compile(
-        r"running on host \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?"
-        r"[^?]{0,60}?port (?P<port>\d{1,6})"
+    (
+        "running on host",
+        re.compile(
+            r"running on host \"(?P<host>[^\"\s]{1,253})\"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))?"
+            r"[^?]{0,60}?port (?P<port>\d{1,6})"
+        ),
     ),
-    re.compile(
-        r"(?:[Cc]onnect to|[Cc]onnected to)(?: host)? (?P<host>[\w.:-]{1,253})"
-        r"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))? port (?P<port>\d{1,6})"
+    (
+        "connect",
+        re.compile(
+            r"(?:[Cc]onnect to|[Cc]onnected to)(?: host)? (?P<host>[\w.:-]{1,253})"
+            r"(?: \((?P<ip>[0-9A-Fa-f:.]{2,45})\))? port (?P<port>\d{1,6})"
+        ),
     ),
-    re.compile(
-        r"(?:host|hostname|address)\s*[=:]\s*[\"'](?P<host>[^\"'\s]{1,253})[\"']\s*,\s*"
-        r"port\s*[=:]\s*[\"']?(?P<port>\d{1,6})"
+    (
+        "port",
+        re.compile(
+            r"(?:host|hostname|address)\s*[=:]\s*[\"'](?P<host>[^\"'\s]{1,253})[\"']\s*,\s*"
+            r"port\s*[=:]\s*[\"']?(?P<port>\d{1,6})"
+        ),
     ),
-    re.compile(
-        r"(?:address|hostname)\s*:\s*'(?P<host>[^'\s]{1,253})',?\s*\n?\s*port\s*:\s*(?P<port>\d{1,6})"
+    (
+        "port",
+        re.compile(
+            r"(?:address|hostname)\s*:\s*'(?P<host>[^'\s]{1,253})',?\s*\n?\s*port\s*:\s*(?P<port>\d{1,6})"
+        ),
     ),
-    re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
-    re.compile(
-        r"Connecting to (?P<host>[A-Za-z][\w.-]{0,252}) \((?P<ip>[0-9A-Fa-f:.]{2,45}):(?P<port>\d{1,6})\)"
+    (
+        "(port ",
+        re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
     ),
-    re.compile(r"-ComputerName\s+(?P<host>[\w.:-]{1,253})\s+-Port\s+(?P<port>\d{1,6})", re.I),
-    re.compile(r"ssh\s+(?:-\w+\s+)*-[LR]\s*(?:[\w.*]+:)?\d{1,5}:(?P<host>[\w.-]{1,253}):(?P<port>\d{1,6})"),
+    (
+        "connecting to",
+        re.compile(
+            r"Connecting to (?P<host>[A-Za-z][\w.-]{0,252}) \((?P<ip>[0-9A-Fa-f:.]{2,45}):(?P<port>\d{1,6})\)"
+        ),
+    ),
+    (
+        "-computername",
+        re.compile(r"-ComputerName\s+(?P<host>[\w.:-]{1,253})\s+-Port\s+(?P<port>\d{1,6})", re.I),
+    ),
+    (
+        "ssh",
+        re.compile(
+            r"ssh\s+(?:-\w+\s+)*-[LR]\s*(?:[\w.*]+:)?\d{1,5}:(?P<host>[\w.-]{1,253}):(?P<port>\d{1,6})"
+        ),
+    ),
 )
 # Phrases that name a host that could not be resolved or reached, with no port.
-_HOST_RES: tuple[re.Pattern[str], ...] = (
-    re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\""),
-    re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[A-Za-z0-9][\w.-]{0,252})"),
-    re.compile(r"Could not resolve host: (?P<host>[A-Za-z0-9][\w.-]{0,252})"),
-    re.compile(r"lookup (?P<host>[A-Za-z0-9][\w.-]{0,252}) on "),
+_HOST_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("translate host name", re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\"")),
+    ("getaddrinfo", re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[A-Za-z0-9][\w.-]{0,252})")),
+    ("resolve host", re.compile(r"Could not resolve host: (?P<host>[A-Za-z0-9][\w.-]{0,252})")),
+    ("lookup ", re.compile(r"lookup (?P<host>[A-Za-z0-9][\w.-]{0,252}) on ")),
 )
 # Node prints IPv6 without brackets after the error code: "connect ECONNREFUSED ::1:5432", ":::3000".
 _HOSTPORT_CONTEXT_RE = re.compile(
@@ -144,7 +174,7 @@ _ERROR_CODE_RE = re.compile(
 )
 _VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
 _IMAGE_NAMES = frozenset(
-    [
+    {
         "postgres",
         "node",
         "python",
@@ -170,15 +200,14 @@ _IMAGE_NAMES = frozenset(
         "fedora",
         "rust",
         "java",
-    ]
+    }
 )
 _WELL_KNOWN_SMALL = frozenset(
     {20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 123, 143, 443, 465, 587, 993, 995}
 )
 
 
-@dataclass(slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """Something extraction found, before classification."""
 
     kind: str  # endpoint, address, network, url, port, error, term
@@ -193,17 +222,19 @@ class Candidate:
     invalid: str | None = None
 
 
+_SPACE_OUT = str.maketrans({c: " " for c in ",.?!;()[]{}\"'`*_~<>|=+&#"})
+
+
 def may_contain_findings(text: str, kb: Knowledge) -> bool:
     """A cheap test that rules out most ordinary chatter: no colon, no dotted digits, no known word."""
-    if ":" in text or "/" in text or "[" in text:
+    if ":" in text or "/" in text or "[" in text or "端口" in text:
         return True
     lowered = text.lower()
-    if "port" in lowered or "端口" in text or ("e" in text and _ERROR_SYMBOL_RE.search(text)):
+    if "port" in lowered or ("E" in text and _ERROR_SYMBOL_RE.search(text)):
         return True
     if "." in text and any(c.isdigit() for c in text):
         return True
-    words = lowered.replace(",", " ").replace("?", " ").replace("!", " ").replace(".", " ").split()
-    return not kb.trigger_words.isdisjoint(words)
+    return not kb.trigger_words.isdisjoint(lowered.translate(_SPACE_OUT).replace("-", " ").split())
 
 
 class _Spans:
@@ -249,7 +280,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         spans.take(*c.span)
         found.append(c)
 
-    for m in _URL_RE.finditer(text):
+    for m in _URL_RE.finditer(text) if "://" in text else ():
         scheme = m["scheme"].lower()
         if scheme not in DEFAULT_PORTS or scheme == "file":
             continue
@@ -281,7 +312,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             )
         )
 
-    for pattern in _PAIR_RES:
+    lowered = text.lower()
+    for needle, pattern in _PAIR_RES:
+        if needle not in lowered:
+            continue
         for m in pattern.finditer(text):
             host = m["host"]
             ip = m.groupdict().get("ip")
@@ -297,12 +331,14 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 )
             )
 
-    for pattern in _HOST_RES:
+    for needle, pattern in _HOST_RES:
+        if needle not in lowered:
+            continue
         for m in pattern.finditer(text):
             if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
                 add(Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
 
-    for m in _BRACKET_RE.finditer(text):
+    for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):
             continue
         if not _looks_like_ip(m["ip"]) or ":" not in m["ip"]:
@@ -314,7 +350,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             )
         )
 
-    for m in _IPV6_RE.finditer(text):
+    for m in _IPV6_RE.finditer(text) if text.count(":") >= 2 else ():
         tok = m["tok"]
         if tok.count(":") < 2 or not spans.free(*m.span()):
             continue
@@ -338,7 +374,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         else:
             add(Candidate("address", (start, end), text[start:end], ip=tok))
 
-    for m in _IPV4_RE.finditer(text):
+    for m in _IPV4_RE.finditer(text) if "." in text else ():
         if not spans.free(*m.span()):
             continue
         start, end = m.span()
@@ -357,7 +393,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             kind = "endpoint" if port is not None else "address"
             add(Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
 
-    for m in _NAME_PORT_RE.finditer(text):
+    for m in _NAME_PORT_RE.finditer(text) if ":" in text else ():
         if not spans.free(*m.span()):
             continue
         host, port = m["host"].lower(), int(m["port"])
@@ -365,7 +401,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         add(Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
 
-    for m in _LOCALHOST_RE.finditer(text):
+    for m in _LOCALHOST_RE.finditer(text) if "localhost" in lowered else ():
         if not spans.free(*m.span("host")):
             continue
         port = _port(m["port"])
@@ -385,7 +421,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
 
 
 def _extract_errors(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
-    for m in _ERROR_SYMBOL_RE.finditer(text):
+    for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
         entry_id = kb.error_symbols.get(m["sym"])
         if entry_id:
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
@@ -421,13 +457,18 @@ def _extract_terms(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Cand
     lowered = text.lower()
     if len(lowered) != len(text):
         return
+    words = [(m.group(0), m.start(), m.end()) for m in WORD_RE.finditer(lowered)]
     seen: set[str] = set()
-    for m in kb.alias_pattern.finditer(lowered):
-        entry_id = kb.alias_lookup.get(normalise_alias(m.group(0)))
-        if entry_id is None or entry_id in seen or not spans.free(*m.span()):
-            continue
-        seen.add(entry_id)
-        emit(Candidate("term", m.span(), text[m.start() : m.end()], symbol=entry_id))
+    for i, (word, start, _) in enumerate(words):
+        for tokens, entry_id in kb.alias_index.get(word, ()):
+            n = len(tokens)
+            if tuple(w for w, _, _ in words[i : i + n]) != tokens:
+                continue
+            end = words[i + n - 1][2]
+            if entry_id not in seen and spans.free(start, end):
+                seen.add(entry_id)
+                emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
+            break
 
 
 def _looks_like_ip(value: str) -> bool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, NamedTuple
 
 from bot.core.model import AddressCategory, OsId
 
@@ -18,24 +18,21 @@ CommandOs = Literal["linux", "macos", "windows"]
 COMMAND_OSES: tuple[CommandOs, ...] = ("linux", "macos", "windows")
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """A primary source an entry cites."""
 
     title: str
     url: str
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """A command that checks something, and what it shows. May hold `{port}` and `{ip}` placeholders."""
 
     cmd: str
     says: str
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One knowledge entry: a term, a socket error or a program."""
 
     id: str
@@ -47,12 +44,12 @@ class Entry:
     do: str
     sources: tuple[Source, ...]
     aliases: tuple[str, ...] = ()
-    commands: dict[CommandOs, tuple[Command, ...]] = field(default_factory=dict)
+    commands: Mapping[CommandOs, tuple[Command, ...]] = {}
     see_also: tuple[str, ...] = ()
     file: str = ""
     # errors
     symbol: str | None = None
-    codes: dict[str, int] = field(default_factory=dict)
+    codes: Mapping[str, int] = {}
     curl_exit: tuple[int, ...] = ()
     messages: tuple[str, ...] = ()
     # programs
@@ -60,8 +57,7 @@ class Entry:
     ports: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class AddressBlock:
+class AddressBlock(NamedTuple):
     """A row of the IANA special-purpose registries (or a context row), with our own explanation."""
 
     network: ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -76,8 +72,7 @@ class AddressBlock:
     entry: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DevPort:
+class DevPort(NamedTuple):
     """A port developers meet in chat and logs, with the program that usually listens there."""
 
     port: int
@@ -88,8 +83,7 @@ class DevPort:
     entry: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class IanaService:
+class IanaService(NamedTuple):
     """One registration in the IANA Service Name and Transport Protocol Port Number Registry."""
 
     name: str
@@ -97,8 +91,7 @@ class IanaService:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
-class EphemeralRange:
+class EphemeralRange(NamedTuple):
     """An operating system's default ephemeral (dynamic) port range."""
 
     os: OsId
@@ -113,8 +106,7 @@ class EphemeralRange:
         return self.first <= port <= self.last
 
 
-@dataclass(frozen=True, slots=True)
-class PortRangeDef:
+class PortRangeDef(NamedTuple):
     """One of RFC 6335's three port ranges."""
 
     range: Literal["well-known", "registered", "dynamic"]
@@ -123,9 +115,18 @@ class PortRangeDef:
     entry: str
 
 
+WORD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+
+
+def alias_tokens(text: str) -> tuple[str, ...]:
+    """The words of an alias or a lower-cased text, as matching sees them: case, hyphens, punctuation
+    and runs of white space do not count, so "Port-Forwarding" is ("port", "forwarding")."""
+    return tuple(WORD_RE.findall(text.lower()))
+
+
 def normalise_alias(text: str) -> str:
-    """Aliases match across case, hyphens and runs of white space: "Port-Forwarding" is "port forwarding"."""
-    return " ".join(text.lower().replace("-", " ").split())
+    """An alias in its canonical spelling (its words joined by single spaces)."""
+    return " ".join(alias_tokens(text))
 
 
 _V4 = 4
@@ -185,29 +186,21 @@ class Knowledge:
                     self.error_messages[message] = entry.id
             for banner in entry.banners:
                 self.banners[banner] = entry.id
-        self.alias_lookup = {normalise_alias(a): entry_id for a, entry_id in self.aliases.items()}
-        # The first word of every alias and error message: a cheap test that text may hold one.
+        # Aliases by their first word, longest first, so matching walks a text's words once.
+        self.alias_index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for alias, entry_id in self.aliases.items():
+            tokens = alias_tokens(alias)
+            if tokens:
+                self.alias_index.setdefault(tokens[0], []).append((tokens, entry_id))
+        for options in self.alias_index.values():
+            options.sort(key=lambda option: len(option[0]), reverse=True)
+        # The longest word of every alias and error message: a cheap, distinctive test that a text
+        # may hold one (the first word is often "is" or "no", which every chat line has).
         self.trigger_words = frozenset(
-            normalise_alias(phrase).split()[0] for phrase in (*self.aliases, *self.error_messages)
+            max(tokens, key=len)
+            for tokens in (alias_tokens(p) for p in (*self.aliases, *self.error_messages))
+            if tokens
         )
-        self._alias_re: re.Pattern[str] | None = None
-
-    def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state["_alias_re"] = None  # compiled on first use, not pickled
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-
-    @property
-    def alias_pattern(self) -> re.Pattern[str]:
-        """One regex for every alias, longest first, matched on lower-cased text (built on first use)."""
-        if self._alias_re is None:
-            alternatives = sorted(self.aliases, key=len, reverse=True)
-            body = "|".join(re.escape(a).replace(r"\ ", r"[\s-]+") for a in alternatives) or "(?!)"
-            self._alias_re = re.compile(rf"(?<![\w-])(?:{body})(?![\w-])")
-        return self._alias_re
 
     # -- lookups -------------------------------------------------------------------------------
     def block_for(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> AddressBlock | None:

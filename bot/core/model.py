@@ -5,8 +5,7 @@ Nothing here knows about Discord, terminals or YAML. Every front end renders an 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 FindingKind = Literal["endpoint", "address", "network", "url", "port", "error", "term"]
 AddressCategory = Literal[
@@ -36,8 +35,7 @@ OsId = Literal["freebsd", "linux", "macos", "windows"]
 OS_IDS: tuple[OsId, ...] = ("freebsd", "linux", "macos", "windows")
 
 
-@dataclass(frozen=True, slots=True)
-class AddressInfo:
+class AddressInfo(NamedTuple):
     """A classified IP address (or the name `localhost`, which has no single ip)."""
 
     ip: str | None
@@ -53,8 +51,7 @@ class AddressInfo:
         return {"ip": self.ip, "version": self.version, "category": self.category}
 
 
-@dataclass(frozen=True, slots=True)
-class PortInfo:
+class PortInfo(NamedTuple):
     """A classified port number."""
 
     number: int
@@ -73,8 +70,7 @@ class PortInfo:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkInfo:
+class NetworkInfo(NamedTuple):
     """A CIDR network with its size and range."""
 
     prefix: str
@@ -97,8 +93,7 @@ class NetworkInfo:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One thing recognised in a message, with its exact span `[start, end)` in the text."""
 
     kind: FindingKind
@@ -138,8 +133,7 @@ class Finding:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(NamedTuple):
     """A headed block of an answer. `os` marks a per-OS block (linux, macos, windows)."""
 
     heading: str
@@ -154,8 +148,7 @@ class Section:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
+class Reference(NamedTuple):
     """A primary source an answer rests on."""
 
     title: str
@@ -166,8 +159,7 @@ class Reference:
         return {"title": self.title, "url": self.url}
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(NamedTuple):
     """What every front end renders: written from knowledge entries, never invented."""
 
     title: str
@@ -186,15 +178,14 @@ class Answer:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+class Explanation(NamedTuple):
     """The core's whole result for one message: what was found, whether it would trigger, the answer."""
 
     query: str
     findings: tuple[Finding, ...]
     triggered: bool
     answer: Answer
-    parts: tuple[Answer, ...] = field(default=())  # one answer per explained thing, for paging on Discord
+    parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
 
     @property
     def found_anything(self) -> bool:

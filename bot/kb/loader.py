@@ -47,9 +47,18 @@ def _cache_dir() -> Path:
     return Path(base) / "netexplain"
 
 
+# The cached object's shape is defined by these modules: a change to any of them invalidates the cache.
+_SHAPE_MODULES = ("core/knowledge.py", "core/model.py", "kb/schema.py", "kb/loader.py")
+
+
 def fingerprint(root: Path) -> str:
-    """A digest of every knowledge file's relative path, size and modification time."""
+    """A digest of every knowledge file's relative path, size and modification time (and of the code
+    that defines the cached object's shape)."""
     digest = hashlib.sha256(f"{CACHE_FORMAT}:{bot.__version__}".encode())
+    package = Path(bot.__file__).parent
+    for name in _SHAPE_MODULES:
+        st = (package / name).stat()
+        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     for path in sorted(root.rglob("*")):
         if path.suffix in (".yaml", ".yml", ".csv") and path.is_file():
             st = path.stat()
@@ -95,7 +104,7 @@ def _write_cache(path: Path, kb: Knowledge) -> None:
         for stale in path.parent.glob("kb-*.pickle"):
             if stale != path:
                 stale.unlink(missing_ok=True)
-    except OSError:
+    except (OSError, pickle.PicklingError, TypeError):
         pass
 
 

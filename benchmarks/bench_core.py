@@ -1,0 +1,130 @@
+"""Benchmarks of the core (not tests): the passive scan and the command line's start-up.
+
+- scan: `netexplain scan`'s per-line work on a chat-like log (95% ordinary chatter, 5% messages with
+  findings), against a bare loop that reads each line and tests `':' in line`, in the same run.
+  Target: at most 15x the bare loop per line.
+- start-up: `netexplain explain 127.0.0.1:62893` as a fresh process, against `python -c pass`.
+  Target: at most 6x.
+
+Run with `make bench` (or `python benchmarks/bench_core.py`). Prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.cli import cmd_scan  # noqa: E402
+from bot.kb import load_knowledge  # noqa: E402
+
+CHATTER = [
+    "lol yeah that's what I thought",
+    "did you try turning it off and on again?",
+    "I'll push the fix tomorrow morning",
+    "anyone up for games tonight",
+    "thanks, that worked!",
+    "the build is green again",
+    "can someone review my PR when they have a minute",
+    "haha no way",
+    "I think the docs are wrong about that",
+    "brb grabbing coffee",
+    "we should ship this before the weekend",
+    "good morning everyone",
+    "that's a really nice approach, I like it",
+    "it compiles on my machine but not in CI",
+    "ok, merging now",
+    "which editor do you use",
+    "the meeting moved to 3pm",
+    "my cat just walked over the keyboard",
+    "version 2 is so much faster",
+    "I read the whole thread and still don't get it",
+]
+FINDINGS = [
+    "Error: connect ECONNREFUSED 127.0.0.1:5432",
+    "listen EADDRINUSE: address already in use :::3000",
+    "DevTools listening on ws://127.0.0.1:62893/devtools/browser/abc",
+    "my server is at http://localhost:5173 but it won't load",
+    "what is an ephemeral port?",
+    "curl: (7) Failed to connect to localhost port 8080: Connection refused",
+    "is 10.0.0.0/8 private?",
+    "OSError: [WinError 10048] Only one usage of each socket address",
+]
+
+
+def chat_log(lines: int, seed: int = 7) -> str:
+    """A reproducible chat-like log: 95% chatter, 5% messages with findings."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(lines):
+        out.append(rng.choice(FINDINGS) if rng.random() < 0.05 else rng.choice(CHATTER))
+    return "\n".join(out) + "\n"
+
+
+def _bare_loop(path: Path) -> float:
+    start = time.perf_counter()
+    hits = 0
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if ":" in line:
+                hits += 1
+    return time.perf_counter() - start
+
+
+def _scan(path: Path) -> float:
+    sink = io.StringIO()
+    start = time.perf_counter()
+    cmd_scan(str(path), False, sink)
+    return time.perf_counter() - start
+
+
+def bench_scan(lines: int = 200_000, repeats: int = 5) -> float:
+    """Per-line cost of the scan relative to the bare loop (median of `repeats`)."""
+    load_knowledge()  # warm: the cache is built once, as in normal use
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "chat.log"
+        path.write_text(chat_log(lines), encoding="utf-8")
+        bare = statistics.median(_bare_loop(path) for _ in range(repeats))
+        scan = statistics.median(_scan(path) for _ in range(repeats))
+    ratio = scan / bare
+    print(
+        f"scan: {scan / lines * 1e9:.0f} ns/line vs bare loop {bare / lines * 1e9:.0f} ns/line "
+        f"= {ratio:.1f}x (target <= 15x), {lines:,} lines"
+    )
+    return ratio
+
+
+def _time_process(args: list[str], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_startup(repeats: int = 15) -> float:
+    """Fresh-process time of `netexplain explain 127.0.0.1:62893` relative to `python -c pass`."""
+    exe = [sys.executable, "-m", "bot.cli", "explain", "127.0.0.1:62893"]
+    subprocess.run(exe, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)  # build the cache once
+    base = _time_process([sys.executable, "-c", "pass"], repeats)
+    cli = _time_process(exe, repeats)
+    ratio = cli / base
+    print(
+        f"start-up: explain 127.0.0.1:62893 {cli * 1000:.1f} ms vs python -c pass {base * 1000:.1f} ms "
+        f"= {ratio:.1f}x (target <= 6x)"
+    )
+    return ratio
+
+
+if __name__ == "__main__":
+    bench_scan()
+    bench_startup()
