@@ -1,0 +1,192 @@
+"""The `netexplain` command line, run as a user runs it: a subprocess with its own cache directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONTRACT_KEYS = {"query", "triggered", "findings", "answer"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a user without a Discord token, with a cache private to this module."""
+    out = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "NETEXPLAIN_KNOWLEDGE")}
+    out["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    out["PYTHONPATH"] = str(REPO)
+    return out
+
+
+def netexplain(
+    env: dict[str, str], *args: str, stdin: str = "", cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def test_explain_json_prints_one_object_with_the_contract_keys(env: dict[str, str]) -> None:
+    run = netexplain(env, "explain", "--json", "127.0.0.1:62893")
+    assert run.returncode == 0, run.stderr
+    doc: dict[str, Any] = json.loads(run.stdout)  # exactly one JSON value, nothing else
+    assert set(doc) == CONTRACT_KEYS
+    assert doc["query"] == "127.0.0.1:62893"
+    assert doc["triggered"] is True
+    [f] = doc["findings"]
+    assert f["kind"] == "endpoint" and f["span"] == [0, 15]
+    assert f["port"]["ephemeral_on"] == ["freebsd", "macos", "windows"]
+    assert set(doc["answer"]) == {"title", "summary", "sections", "references"}
+    assert run.stderr == ""
+
+
+def test_explain_joins_several_words_into_one_query(env: dict[str, str]) -> None:
+    run = netexplain(env, "explain", "--json", "connect", "ECONNREFUSED", "::1:5432")
+    doc = json.loads(run.stdout)
+    assert doc["query"] == "connect ECONNREFUSED ::1:5432"
+    assert [f["kind"] for f in doc["findings"]] == ["error", "endpoint"]
+
+
+def test_explain_dash_reads_standard_input(env: dict[str, str]) -> None:
+    run = netexplain(
+        env, "explain", "--json", "-", stdin="listen EADDRINUSE: address already in use :::3000\n"
+    )
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert "EADDRINUSE" in {f.get("error") for f in doc["findings"]}
+    assert any(f["kind"] == "endpoint" and f["port"]["number"] == 3000 for f in doc["findings"])
+
+
+def test_explain_for_a_person_is_plain_text_without_colour(env: dict[str, str]) -> None:
+    run = netexplain(env, "explain", "127.0.0.1:62893")
+    assert run.returncode == 0, run.stderr
+    assert "loopback" in run.stdout and "62893" in run.stdout
+    assert "\x1b[" not in run.stdout  # not a terminal: no escape codes
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(run.stdout)
+
+
+def test_explain_with_nothing_found_says_so(env: dict[str, str]) -> None:
+    run = netexplain(env, "explain", "--json", "hello there")
+    doc = json.loads(run.stdout)
+    assert doc["findings"] == [] and doc["triggered"] is False
+    assert doc["answer"]["title"] == "Nothing to explain here"
+
+
+LOG = """\
+starting up
+everything is fine
+Error: connect ECONNREFUSED 127.0.0.1:5432
+lunch?
+DevTools listening on ws://127.0.0.1:9222/devtools/browser/abc
+"""
+
+
+def test_scan_prints_only_the_lines_with_findings(env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text(LOG, encoding="utf-8")
+    run = netexplain(env, "scan", str(log))
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("3:") and "ECONNREFUSED" in lines[0]
+    assert lines[1].startswith("5:") and "9222" in lines[1]
+
+
+def test_scan_json_adds_the_line_number(env: dict[str, str]) -> None:
+    run = netexplain(env, "scan", "--json", "-", stdin=LOG)
+    assert run.returncode == 0, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [d["line"] for d in docs] == [3, 5]
+    for doc in docs:
+        assert set(doc) == CONTRACT_KEYS | {"line"}
+    assert docs[0]["query"] == "Error: connect ECONNREFUSED 127.0.0.1:5432"
+
+
+def test_scan_of_chatter_prints_nothing(env: dict[str, str]) -> None:
+    run = netexplain(env, "scan", stdin="hi\nhow are you\nfine thanks\n")
+    assert run.returncode == 0 and run.stdout == ""
+
+
+def test_scan_of_a_missing_file_is_one_sentence_and_exit_1(env: dict[str, str], tmp_path: Path) -> None:
+    missing = tmp_path / "no-such.log"
+    run = netexplain(env, "scan", str(missing))
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "no-such.log" in run.stderr and "No such file" in run.stderr
+
+
+def test_kb_check_exits_0_and_prints_counts(env: dict[str, str]) -> None:
+    run = netexplain(env, "kb", "check")
+    assert run.returncode == 0, run.stderr
+    assert "knowledge base OK" in run.stdout
+    for name in ("terms", "errors", "programs", "address blocks", "IANA ports"):
+        line = next(ln for ln in run.stdout.splitlines() if ln.strip().startswith(f"{name}:"))
+        assert int(line.split(":")[1]) > 0
+
+
+def test_kb_check_on_a_broken_copy_names_the_file_and_exits_2(env: dict[str, str], tmp_path: Path) -> None:
+    root = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", root)
+    (root / "terms" / "nat.yaml").write_text("id: nat\ntitle: [oops\n", encoding="utf-8")
+    run = netexplain({**env, "NETEXPLAIN_KNOWLEDGE": str(root)}, "kb", "check")
+    assert run.returncode == 2
+    assert "terms/nat.yaml" in run.stderr and "not valid YAML" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_help_documents_every_command_and_json(env: dict[str, str]) -> None:
+    run = netexplain(env, "--help")
+    assert run.returncode == 0
+    for word in ("explain", "scan", "kb", "run", "sync", "--json"):
+        assert word in run.stdout, word
+
+
+@pytest.mark.parametrize("command", ["explain", "scan"])
+def test_subcommand_help_documents_json(env: dict[str, str], command: str) -> None:
+    run = netexplain(env, command, "--help")
+    assert run.returncode == 0 and "--json" in run.stdout
+
+
+def test_run_without_a_token_explains_the_demo_then_stdin_lines(env: dict[str, str]) -> None:
+    run = netexplain(env, "run", stdin="port 5432\n")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "DISCORD_TOKEN" in out
+    demo, typed = out.index("127.0.0.1:62893"), out.index("5432")
+    assert demo < typed
+    assert "PostgreSQL" in out[typed:]
+    assert "Traceback" not in run.stderr
+
+
+def test_run_ends_cleanly_at_eof_with_no_input(env: dict[str, str]) -> None:
+    run = netexplain(env, "run", stdin="")
+    assert run.returncode == 0, run.stderr
+    assert "62893" in run.stdout
+
+
+def test_no_command_prints_help(env: dict[str, str]) -> None:
+    run = netexplain(env)
+    assert run.returncode == 0
+    assert "usage:" in run.stdout
+
+
+def test_an_unknown_command_is_a_usage_error(env: dict[str, str]) -> None:
+    run = netexplain(env, "frobnicate")
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
