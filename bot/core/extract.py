@@ -172,6 +172,7 @@ _ERROR_CODE_RE = re.compile(
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
+_DIGIT_RE = re.compile(r"\d")
 _VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
 _IMAGE_NAMES = frozenset(
     {
@@ -414,18 +415,27 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 continue
             add(Candidate("port", m.span(group), m[group], port=int(m[group])))
 
-    _extract_errors(text, kb, spans, add)
-    _extract_terms(text, kb, spans, add)
+    # One pass over the words serves both phrase matchers: most texts hold no alias or message word.
+    lowered_words: frozenset[str] = frozenset()
+    if len(lowered) == len(text):
+        tokens = WORD_RE.findall(lowered)
+        # "java.net.UnknownHostException" also holds the word "unknownhostexception"
+        lowered_words = frozenset(tokens).union(*(t.split(".") for t in tokens if "." in t))
+    _extract_errors(text, kb, spans, add, lowered_words)
+    if not kb.alias_index.keys().isdisjoint(lowered_words):
+        _extract_terms(text, kb, spans, add)
     found.sort(key=lambda c: c.span)
     return found
 
 
-def _extract_errors(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+def _extract_errors(
+    text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None], words: frozenset[str]
+) -> None:
     for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
         entry_id = kb.error_symbols.get(m["sym"])
         if entry_id:
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    for m in _ERROR_CODE_RE.finditer(text):
+    for m in _ERROR_CODE_RE.finditer(text) if _DIGIT_RE.search(text) else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
@@ -437,12 +447,15 @@ def _extract_errors(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Can
                 entry_id = kb.error_codes.get(-code)
         if entry_id and spans.free(*m.span()):
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    if not words:
+        return  # no words, or case folding changed lengths (rare scripts) so spans would drift
     lowered = text.lower()
-    if len(lowered) != len(text):
-        return  # case folding changed lengths (rare scripts): spans would drift, so skip phrase matching
-    for message, entry_id in kb.error_messages.items():
-        start = lowered.find(message)
-        if start >= 0:
+    for key in kb.message_keys.keys() & words:
+        for message in kb.message_keys[key]:
+            start = lowered.find(message)
+            if start < 0:
+                continue
+            entry_id = kb.error_messages[message]
             emit(
                 Candidate(
                     "error",

@@ -194,6 +194,12 @@ class Knowledge:
                 self.alias_index.setdefault(tokens[0], []).append((tokens, entry_id))
         for options in self.alias_index.values():
             options.sort(key=lambda option: len(option[0]), reverse=True)
+        # Error messages by their longest word: only messages whose word is in a text are searched for.
+        self.message_keys: dict[str, list[str]] = {}
+        for message in self.error_messages:
+            tokens = alias_tokens(message)
+            if tokens:
+                self.message_keys.setdefault(max(tokens, key=len), []).append(message)
         # The longest word of every alias and error message: a cheap, distinctive test that a text
         # may hold one (the first word is often "is" or "no", which every chat line has).
         self.trigger_words = frozenset(
