@@ -11,6 +11,7 @@ Text is laid out as plain data first (`EmbedLayout`), fitted to the limits, then
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import secrets
@@ -65,6 +66,7 @@ def redact_credentials(text: str) -> str:
     return _URL_USERINFO.sub(r"\1***@", text)
 
 
+@functools.lru_cache(maxsize=4096)  # knowledge text repeats on every answer; bounded for user-derived text
 def clean(text: str) -> str:
     """Text from the knowledge base or the core, made safe to post: no pings, no credentials."""
     return neutralise_mentions(redact_credentials(text))
@@ -198,6 +200,7 @@ def fit(layouts: Sequence[EmbedLayout], total: int = TOTAL_LIMIT) -> list[EmbedL
     raise AssertionError("fit() did not converge")  # pragma: no cover
 
 
+@functools.lru_cache(maxsize=1024)
 def source_short_name(title: str) -> str:
     """A reference's short name for the footer: "RFC 6335: Internet Assigned…" -> "RFC 6335"."""
     short = re.split(r":| \(| — | – | - ", title, maxsplit=1)[0].strip()
@@ -346,10 +349,9 @@ def render_help(*, note: str | None = None) -> discord.Embed:
 
 
 def render_notice(text: str, *, title: str = "netexplain") -> discord.Embed:
-    """A one-off informational embed (settings confirmations, about)."""
-    return fit([EmbedLayout(title=title, description=clean(text), colour=SEVERITY_COLOURS["help"])])[
-        0
-    ].to_embed()
+    """A one-off informational embed (settings confirmations, about); `text` is ours, not a user's."""
+    layout = EmbedLayout(title=title, description=text, colour=SEVERITY_COLOURS["help"])
+    return fit([layout])[0].to_embed()
 
 
 # --------------------------------------------------------------------------- buttons

@@ -1,4 +1,4 @@
-"""End to end, one bot process per test: start-up failures, restarts, and running without the privileged intent."""
+"""End to end, one bot process per test: start-up failures, restarts, running without the intent."""
 
 from __future__ import annotations
 
