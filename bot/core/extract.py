@@ -94,7 +94,8 @@ _PORT_CONTEXT_RE = re.compile(
     r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
     r"|(?<=\son\s):(?P<port3>\d{2,6})(?![\w.])"
     r"|(?<![A-Za-z0-9_.])(?P<port4>\d{2,5})\s*端口"
-    r"|(?:listen|dial) tcp[46]? :(?P<port5>\d{1,6})(?![\w.]))",
+    r"|(?:listen|dial) tcp[46]? :(?P<port5>\d{1,6})(?![\w.])"
+    r"|(?<![\w-])(?:https?|ssh|s?ftp|smtps?|imaps?|dns|rdp|vnc|telnet)\s+(?P<port6>\d{2,5})(?![\w.:]))",
     re.I,
 )
 # Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
@@ -410,7 +411,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
 
     for m in _PORT_CONTEXT_RE.finditer(text):
-        for group in ("port", "port2", "port3", "port4", "port5"):
+        for group in ("port", "port2", "port3", "port4", "port5", "port6"):
             if m[group] is None or not spans.free(*m.span(group)):
                 continue
             add(Candidate("port", m.span(group), m[group], port=int(m[group])))

@@ -400,10 +400,6 @@ def test_all_twelve_symbols_of_the_issue_are_recognised(kb: Knowledge) -> None:
         assert f.error == symbol
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="knowledge/errors/epipe.yaml has no plain 'broken pipe' message (Go's 'write: broken pipe')",
-)
 def test_go_broken_pipe_is_epipe(kb: Knowledge) -> None:
     [f] = explain("write tcp 127.0.0.1:5432->127.0.0.1:50000: write: broken pipe", kb).findings[-1:]
     assert f.error == "EPIPE"
@@ -564,8 +560,5 @@ def test_passive_mode_finds_the_same_as_active_mode(text: str, kb: Knowledge) ->
     assert explain(text, kb, passive=True).findings == explain(text, kb).findings
 
 
-@pytest.mark.xfail(
-    strict=True, reason="knowledge/terms/socket.yaml has no bare 'socket' alias (only 'network socket' etc.)"
-)
 def test_what_is_a_socket_finds_the_socket_term(kb: Knowledge) -> None:
     assert [f.term for f in explain("what is a socket?", kb).findings] == ["socket"]

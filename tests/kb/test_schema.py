@@ -331,11 +331,9 @@ def test_each_seed_port_is_explained_with_its_service(
     assert service in exp.answer.summary
 
 
-@pytest.mark.xfail(strict=True, reason="'HTTPS 443' has no port context and no knowledge alias names HTTPS")
 def test_https_443_is_explained(kb: Knowledge) -> None:
     assert explain("HTTPS 443", kb).findings
 
 
-@pytest.mark.xfail(strict=True, reason="no knowledge entry has 'web server' as an alias")
 def test_web_server_is_explained(kb: Knowledge) -> None:
     assert explain("web server", kb).findings
