@@ -14,8 +14,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# With DISCORD_TOKEN: the Discord bot. Without: try it in the terminal, no Discord account needed.
 run: $(STAMP)
-	$(BIN)/netexplain run
+	@if [ -n "$$DISCORD_TOKEN" ]; then exec $(BIN)/netexplain run; else exec $(BIN)/netexplain try; fi
 
 test: $(STAMP) lint typecheck pytest
 
@@ -30,7 +31,8 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_bot.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,8 @@ examples:
   echo 'listen EADDRINUSE :::3000' | netexplain explain -
   netexplain scan server.log          (only the lines with findings)
   netexplain kb check                 (validate the knowledge base)
-  netexplain run                      (the Discord bot with DISCORD_TOKEN set; a terminal session without)
+  netexplain run                      (the Discord bot; needs DISCORD_TOKEN, see README for settings)
+  netexplain try                      (no Discord account: explain 127.0.0.1:62893, then each line typed)
   netexplain sync --guild 1234        (publish slash commands after they change)
 
 JSON (--json): {"query", "triggered", "findings": [{"kind", "text", "span", ...}], "answer": {"title",
@@ -49,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     kb = sub.add_parser("kb", help="knowledge-base tools")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
     kb_sub.add_parser("check", help="validate every knowledge file and report counts")
-    sub.add_parser("run", help="run the Discord bot (DISCORD_TOKEN), or answer in the terminal without one")
+    sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    sub.add_parser(
+        "try", help="answer in the terminal: the demo query, then every line typed (no Discord needed)"
+    )
     p = sub.add_parser("sync", help="publish the slash commands to Discord (after they change)")
     p.add_argument("--guild", type=int, default=None, help="sync to one server (instant) instead of globally")
     return parser
@@ -120,7 +124,7 @@ def cmd_kb_check(out: TextIO) -> int:
 
 def cmd_terminal_session(out: TextIO) -> int:
     """Without a Discord token: explain the demo query, then every line typed on standard input."""
-    out.write(f"No DISCORD_TOKEN set, so answering here. Example: {DEMO_QUERY}\n\n")
+    out.write(f"Answering here, without Discord (set DISCORD_TOKEN for the bot). Example: {DEMO_QUERY}\n\n")
     cmd_explain(DEMO_QUERY, False, out)
     interactive = sys.stdin.isatty()
     while True:
@@ -135,10 +139,8 @@ def cmd_terminal_session(out: TextIO) -> int:
             cmd_explain(line.strip(), False, out)
 
 
-def cmd_run(out: TextIO) -> int:
-    """Run the bot when a token is configured; otherwise answer in the terminal."""
-    if not os.environ.get("DISCORD_TOKEN"):
-        return cmd_terminal_session(out)
+def cmd_run() -> int:
+    """Run the bot; a missing token is a configuration error (one sentence, non-zero exit)."""
     from bot.config import load_config
     from bot.runner import run_bot
 
@@ -167,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "kb" and args.kb_command == "check":
             return cmd_kb_check(out)
         if args.command == "run":
-            return cmd_run(out)
+            return cmd_run()
+        if args.command == "try":
+            return cmd_terminal_session(out)
         if args.command == "sync":
             return cmd_sync(args.guild)
     except KeyboardInterrupt:

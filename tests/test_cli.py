@@ -153,7 +153,7 @@ def test_kb_check_on_a_broken_copy_names_the_file_and_exits_2(env: dict[str, str
 def test_help_documents_every_command_and_json(env: dict[str, str]) -> None:
     run = netexplain(env, "--help")
     assert run.returncode == 0
-    for word in ("explain", "scan", "kb", "run", "sync", "--json"):
+    for word in ("explain", "scan", "kb", "run", "try", "sync", "--json"):
         assert word in run.stdout, word
 
 
@@ -163,8 +163,8 @@ def test_subcommand_help_documents_json(env: dict[str, str], command: str) -> No
     assert run.returncode == 0 and "--json" in run.stdout
 
 
-def test_run_without_a_token_explains_the_demo_then_stdin_lines(env: dict[str, str]) -> None:
-    run = netexplain(env, "run", stdin="port 5432\n")
+def test_try_explains_the_demo_then_stdin_lines(env: dict[str, str]) -> None:
+    run = netexplain(env, "try", stdin="port 5432\n")
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "DISCORD_TOKEN" in out
@@ -174,10 +174,18 @@ def test_run_without_a_token_explains_the_demo_then_stdin_lines(env: dict[str, s
     assert "Traceback" not in run.stderr
 
 
-def test_run_ends_cleanly_at_eof_with_no_input(env: dict[str, str]) -> None:
-    run = netexplain(env, "run", stdin="")
+def test_try_ends_cleanly_at_eof_with_no_input(env: dict[str, str]) -> None:
+    run = netexplain(env, "try", stdin="")
     assert run.returncode == 0, run.stderr
     assert "62893" in run.stdout
+
+
+def test_run_without_a_token_is_one_sentence_and_a_non_zero_exit(env: dict[str, str]) -> None:
+    run = netexplain(env, "run", stdin="")
+    assert run.returncode != 0
+    assert "DISCORD_TOKEN" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in run.stderr
 
 
 def test_no_command_prints_help(env: dict[str, str]) -> None:
