@@ -1746,9 +1746,12 @@ class LoopbackDiscord:
             return error or _error(404, "Unknown Message", 10008)
         if message["author"]["id"] != self.bot_user["id"]:
             return _error(403, "Cannot edit a message authored by another user", 50005)
+        return self._edit_from_request(message, request)
+
+    def _edit_from_request(self, message: dict[str, Any], request: web.Request) -> web.Response:
+        """Apply a REST edit (channel message or webhook message) after Discord's validation."""
         body = self._bodies.get(id(request)) or {}
-        merged = {**message, **body}
-        invalid = self._validate_outgoing(merged, creating=False)
+        invalid = self._validate_outgoing({**message, **body}, creating=False)
         if invalid is not None:
             return invalid
         self._apply_edit(message, body)
@@ -1963,14 +1966,7 @@ class LoopbackDiscord:
         message, error = self._webhook_message(request)
         if message is None:
             return error or _error(404, "Unknown Message", 10008)
-        body = self._bodies.get(id(request)) or {}
-        invalid = self._validate_outgoing({**message, **body}, creating=False)
-        if invalid is not None:
-            return invalid
-        self._apply_edit(message, body)
-        self._dispatch_message("MESSAGE_UPDATE", message)
-        self._publish("message_update", message=message)
-        return _json_response(self._as_seen(message, None))
+        return self._edit_from_request(message, request)
 
     async def _webhook_delete(self, request: web.Request) -> web.Response:
         message, error = self._webhook_message(request)
