@@ -228,7 +228,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
                     f"`{address.ip}` is in none of the IANA special-purpose blocks: an ordinary "
                     f"{'public' if address.version == 4 else 'unlisted'} IPv{address.version} address."
                 )
-                sources.append(Source("IANA IPv4 Special-Purpose Address Registry", IANA_V4_URL))
+                sources.append(IANA_SPECIAL[6 if address.version == 6 else 4])
 
     port = f.port
     if port is not None:
@@ -331,7 +331,16 @@ def network_answer(f: Finding, kb: Knowledge) -> Answer:
     )
 
 
-IANA_V4_URL = "https://www.iana.org/assignments/iana-ipv4-special-registry/"
+IANA_SPECIAL = {
+    4: Source(
+        "IANA IPv4 Special-Purpose Address Registry",
+        "https://www.iana.org/assignments/iana-ipv4-special-registry/",
+    ),
+    6: Source(
+        "IANA IPv6 Special-Purpose Address Registry",
+        "https://www.iana.org/assignments/iana-ipv6-special-registry/",
+    ),
+}
 IANA_PORTS_URL = "https://www.iana.org/assignments/service-names-port-numbers/"
 
 

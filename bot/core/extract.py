@@ -422,15 +422,20 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         tokens = WORD_RE.findall(lowered)
         # "java.net.UnknownHostException" also holds the word "unknownhostexception"
         lowered_words = frozenset(tokens).union(*(t.split(".") for t in tokens if "." in t))
-    _extract_errors(text, kb, spans, add, lowered_words)
+    _extract_errors(text, lowered, kb, spans, add, lowered_words)
     if not kb.alias_index.keys().isdisjoint(lowered_words):
-        _extract_terms(text, kb, spans, add)
+        _extract_terms(text, lowered, kb, spans, add)
     found.sort(key=lambda c: c.span)
     return found
 
 
 def _extract_errors(
-    text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None], words: frozenset[str]
+    text: str,
+    lowered: str,
+    kb: Knowledge,
+    spans: _Spans,
+    emit: Callable[[Candidate], None],
+    words: frozenset[str],
 ) -> None:
     for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
         entry_id = kb.error_symbols.get(m["sym"])
@@ -450,7 +455,6 @@ def _extract_errors(
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
     if not words:
         return  # no words, or case folding changed lengths (rare scripts) so spans would drift
-    lowered = text.lower()
     for key in kb.message_keys.keys() & words:
         for message in kb.message_keys[key]:
             start = lowered.find(message)
@@ -467,10 +471,10 @@ def _extract_errors(
             )
 
 
-def _extract_terms(text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        return
+def _extract_terms(
+    text: str, lowered: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    # Called only when `lowered` has the same length as `text` (the word set is empty otherwise).
     words = [(m.group(0), m.start(), m.end()) for m in WORD_RE.finditer(lowered)]
     seen: set[str] = set()
     for i, (word, start, _) in enumerate(words):

@@ -124,11 +124,6 @@ def alias_tokens(text: str) -> tuple[str, ...]:
     return tuple(WORD_RE.findall(text.lower()))
 
 
-def normalise_alias(text: str) -> str:
-    """An alias in its canonical spelling (its words joined by single spaces)."""
-    return " ".join(alias_tokens(text))
-
-
 _V4 = 4
 _V6 = 6
 
