@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Literal
 
 import discord
 
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUERY = 4000  # Discord's own message limit (Nitro); longer input is cut, not rejected
+
+EntryPoint = Literal["mention", "dm", "slash", "context_menu", "watch_reply", "watch_reaction"]
+ANSWER_EVENT = "netexplain_answer"
+
+
+def announce_answer(
+    bot: NetexplainBot, entry_point: EntryPoint, explanation: Explanation, received: float
+) -> None:
+    """Tell listeners (metrics) an answer was sent: `on_netexplain_answer(entry_point, explanation, seconds)`.
+
+    `received` is the `time.perf_counter()` reading taken when our listener or command callback got the
+    event; `seconds` runs until Discord acknowledged the answer. Edits of an existing answer don't count.
+    """
+    bot.dispatch(ANSWER_EVENT, entry_point, explanation, time.perf_counter() - received)
 
 
 def strip_mentions_of(content: str, user_id: int) -> str:
@@ -57,9 +72,14 @@ async def reply_to(
     asker_id: int,
     style: AnswerStyle,
     text: str,
+    entry_point: EntryPoint,
+    received: float,
     note: str | None = None,
 ) -> discord.Message:
-    """Reply threaded on `question`, pinging nobody, and remember the pair so the answer follows it."""
+    """Reply threaded on `question`, pinging nobody, and remember the pair so the answer follows it.
+
+    `entry_point` and `received` (a `time.perf_counter()` reading) feed the `netexplain_answer` event.
+    """
     embeds, view = build_reply(explanation, asker_id=asker_id, style=style, note=note)
     kwargs: dict[str, object] = {"view": view} if view is not None else {}
     answer = await question.channel.send(
@@ -71,6 +91,7 @@ async def reply_to(
     if view is not None:
         view.message = answer
     bot.linker.add(Link(question.id, question.channel.id, answer.id, asker_id, style, fingerprint(text)))
+    announce_answer(bot, entry_point, explanation, received)
     return answer
 
 

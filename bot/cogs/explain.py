@@ -8,13 +8,22 @@ Answers to messages follow their question: edited → updated (or deleted), dele
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._answering import delete_answer_of, explain_text, follow_edit, reply_to, strip_mentions_of
+from bot.cogs._answering import (
+    EntryPoint,
+    announce_answer,
+    delete_answer_of,
+    explain_text,
+    follow_edit,
+    reply_to,
+    strip_mentions_of,
+)
 from bot.render import AnswerView, render_explanation, render_help, truncate
 
 if TYPE_CHECKING:
@@ -83,12 +92,21 @@ class Explain(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """A mention in a server, or any DM, is a question."""
+        received = time.perf_counter()
         if not self._addressed_to_us(message):
             return
         text, note = await self._question_text(message)
         explanation = explain_text(self.bot, text)
         await reply_to(
-            self.bot, message, explanation, asker_id=message.author.id, style="full", text=text, note=note
+            self.bot,
+            message,
+            explanation,
+            asker_id=message.author.id,
+            style="full",
+            text=text,
+            entry_point="dm" if message.guild is None else "mention",
+            received=received,
+            note=note,
         )
 
     @commands.Cog.listener()
@@ -137,7 +155,7 @@ class Explain(commands.Cog):
         private: bool = False,
     ) -> None:
         """`/explain query:<text> [private]`."""
-        await self._respond(interaction, query, private=private)
+        await self._respond(interaction, query, private=private, entry_point="slash")
 
     @explain_command.autocomplete("query")
     async def query_autocomplete(
@@ -152,12 +170,16 @@ class Explain(commands.Cog):
 
     async def explain_message(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
         """Message context menu: explain someone's message, privately to whoever asked."""
-        await self._respond(interaction, message.content, private=True)
+        await self._respond(interaction, message.content, private=True, entry_point="context_menu")
 
-    async def _respond(self, interaction: discord.Interaction[Any], text: str, *, private: bool) -> None:
+    async def _respond(
+        self, interaction: discord.Interaction[Any], text: str, *, private: bool, entry_point: EntryPoint
+    ) -> None:
+        received = time.perf_counter()
         explanation = explain_text(self.bot, text)
         if not explanation.found_anything:
             await interaction.response.send_message(embed=render_help(), ephemeral=True)
+            announce_answer(self.bot, entry_point, explanation, received)
             return
         view = AnswerView(explanation, asker_id=interaction.user.id, deletable=not private)
         embeds = render_explanation(explanation).embeds
@@ -167,6 +189,7 @@ class Explain(commands.Cog):
                 view.message = response.resource
         else:
             await interaction.response.send_message(embeds=embeds, ephemeral=private)
+        announce_answer(self.bot, entry_point, explanation, received)
 
 
 async def setup(bot: NetexplainBot) -> None:

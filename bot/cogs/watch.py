@@ -91,6 +91,7 @@ class Watch(commands.Cog):
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         """Offer help for triggered messages in watched channels."""
+        received = time.perf_counter()
         if not self.enabled or message.guild is None or message.author.bot or message.webhook_id is not None:
             return
         me = self.bot.user
@@ -115,6 +116,8 @@ class Watch(commands.Cog):
                 asker_id=message.author.id,
                 style="compact",
                 text=message.content,
+                entry_point="watch_reply",
+                received=received,
             )
 
     def _take_cooldown(self, channel_id: int, explanation: Explanation, minutes: float | None) -> bool:
@@ -130,6 +133,7 @@ class Watch(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         """Someone clicked our 🔎: answer the message in full, once."""
+        received = time.perf_counter()
         me = self.bot.user
         if me is None or payload.user_id == me.id or str(payload.emoji) != MAGNIFIER:
             return
@@ -150,6 +154,8 @@ class Watch(commands.Cog):
                 asker_id=payload.user_id,
                 style="watched",
                 text=message.content,
+                entry_point="watch_reaction",
+                received=received,
             )
 
 
