@@ -1,4 +1,8 @@
-"""`/netexplain`: a server's watch settings (Manage Server), `about` (privacy), and an owner-only `sync`."""
+"""`/netexplain`: a server's watch settings (Manage Server) and an owner-only `sync`; `/about` for everyone.
+
+Discord applies `default_permissions` to top-level commands only, so the privacy note can't be a
+subcommand of the Manage Server group and still reach everyone: it is its own command.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +27,11 @@ I explain the addresses, ports, URLs and socket errors people paste into chat \
 Ask by mentioning me, in a DM, with `/explain`, or with Apps → **Explain this message**.
 
 **What I read:** messages that mention me, DMs to me, what you give `/explain` or the context menu, and, \
-only if this server turned watching on and the operator enabled it, messages in the watched channels.
-**What I store:** this server's settings (watch mode, watched channels, cooldown). No messages, no users.
+only where a server's admins turned watching on and the operator enabled it, messages in watched channels.
+**What I store:** each server's settings (watch mode, watched channels, cooldown). No messages, no users.
+**What I keep in memory only** (gone on restart, oldest forgotten first): which of my answers belongs to \
+which question, so answers follow edits and deletes, and, for watching, what was explained recently in \
+each channel.
 **What I log:** ids and errors; message text only if the operator turns on NETEXPLAIN_LOG_CONTENT.
 **What I look up:** nothing. Answers come from a built-in knowledge base; I never contact the \
 addresses you paste or any lookup service."""
@@ -48,7 +55,7 @@ async def _is_owner(interaction: discord.Interaction[Any]) -> bool:
 
 
 class Settings(commands.Cog):
-    """Per-server settings for watching, the privacy note, and command sync for the owner."""
+    """Per-server settings for watching, command sync for the owner, and the privacy note for everyone."""
 
     netexplain = app_commands.Group(
         name="netexplain",
@@ -62,6 +69,17 @@ class Settings(commands.Cog):
 
     def __init__(self, bot: NetexplainBot) -> None:
         self.bot = bot
+
+    @app_commands.command(
+        name="about", description="What netexplain does, and what it reads, stores and logs"
+    )
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def about(self, interaction: discord.Interaction[Any]) -> None:
+        """The privacy note, for anyone, anywhere the app is."""
+        await interaction.response.send_message(
+            embed=render_notice(ABOUT, title="About netexplain"), ephemeral=True
+        )
 
     async def _reply(self, interaction: discord.Interaction[Any], settings: GuildSettings, done: str) -> None:
         text = (
@@ -124,13 +142,6 @@ class Settings(commands.Cog):
         assert interaction.guild_id is not None
         settings = await self.bot.store.set_cooldown(interaction.guild_id, float(minutes))
         await self._reply(interaction, settings, f"Cooldown set to **{minutes}** minutes.")
-
-    @netexplain.command(name="about", description="What netexplain does, reads, stores and logs")
-    async def about(self, interaction: discord.Interaction[Any]) -> None:
-        """The privacy note."""
-        await interaction.response.send_message(
-            embed=render_notice(ABOUT, title="About netexplain"), ephemeral=True
-        )
 
     @netexplain.command(name="sync", description="Owner only: publish the slash commands")
     @app_commands.describe(scope="here: this server, at once; global: everywhere, may take a while")

@@ -234,10 +234,32 @@ async def test_non_managers_cannot_change_settings(world: World) -> None:
     assert "manage server" in body["data"]["content"].lower()
 
 
-async def test_about_explains_privacy(world: World) -> None:
-    body = await world.netexplain(world.admin, world.general, sub("about"))
+async def test_about_is_for_everyone_while_settings_are_for_managers(world: World, tmp_path: Path) -> None:
+    sync = BotProcess(bot_env(world.server, tmp_path / "sync.sqlite3", message_content=True), command="sync")
+    assert await (await sync.start()).wait() == 0, sync.output
+    synced = {c["name"]: c for c in world.server.synced_commands[None]}
+    manage_guild = 1 << 5
+    interaction = await world.server.slash_command(world.bob, world.general, "about")
+    bob_permissions = int(interaction.payload["member"]["permissions"])
+    assert not bob_permissions & manage_guild
+
+    def visible_to_bob(name: str) -> bool:
+        """Discord's rule: shown when the member has every bit of `default_member_permissions`."""
+        required = synced[name]["default_member_permissions"]
+        return required is None or int(required) & bob_permissions == int(required)
+
+    assert visible_to_bob("about") and visible_to_bob("explain") and not visible_to_bob("netexplain")
+    assert "about" not in {o["name"] for o in synced["netexplain"]["options"]}
+    assert set(synced["about"]["contexts"]) == {0, 1, 2}  # servers, DMs with the bot, group DMs
+
+    body = await interaction.response()
     text = embed_text(body["data"])
-    assert "store" in text and "look up" in text and body["data"]["flags"] & EPHEMERAL
+    assert body["data"]["flags"] & EPHEMERAL
+    for topic in ("what i read", "what i store", "what i log", "what i look up", "no messages, no users"):
+        assert topic in text
+    dm = world.server.dm_channel(world.alice)["id"]
+    body = await (await world.server.slash_command(world.alice, dm, "about")).response()
+    assert "what i store" in embed_text(body["data"])
 
 
 async def test_watching_reply_mode_answers_once_per_cooldown(world: World) -> None:

@@ -28,7 +28,7 @@ async def test_every_cog_loads_and_command_names_are_unique(tmp_path: Path) -> N
         commands = bot.tree.get_commands()
         keys = [(c.name, type(c).__name__) for c in commands]
         assert len(keys) == len(set(keys))
-        assert {c.name for c in commands} == {"explain", "netexplain", "Explain this message"}
+        assert {c.name for c in commands} == {"explain", "netexplain", "about", "Explain this message"}
         explain = bot.tree.get_command("explain")
         assert isinstance(explain, app_commands.Command)
         assert explain.allowed_contexts is not None and explain.allowed_contexts.private_channel
@@ -36,6 +36,9 @@ async def test_every_cog_loads_and_command_names_are_unique(tmp_path: Path) -> N
         group = bot.tree.get_command("netexplain")
         assert isinstance(group, app_commands.Group)
         assert group.default_permissions is not None and group.default_permissions.manage_guild
+        assert "about" not in {c.name for c in group.commands}  # under the group, members could not see it
+        about = bot.tree.get_command("about")
+        assert isinstance(about, app_commands.Command) and about.default_permissions is None
         assert not (tmp_path / "unused.sqlite3").exists()
     finally:
         await bot.close()
