@@ -1,19 +1,23 @@
 """Typed settings for the Discord bot, read from the environment and an optional TOML file.
 
 The environment wins over the file, so a container can override one value without rewriting the file.
-Every variable is documented in `docs/bot.md`.
+Every variable is documented in the README's configuration table and in `deploy/.env.example`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -42,6 +46,44 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
+class ShardRange:
+    """The shards this process owns: `first`..`last` (inclusive) of `count` (`NETEXPLAIN_SHARDS=0-3/16`)."""
+
+    first: int
+    last: int
+    count: int
+
+    @property
+    def ids(self) -> list[int]:
+        """The shard ids, in order."""
+        return list(range(self.first, self.last + 1))
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Discord's rule: a guild lives on shard `(guild_id >> 22) % count`."""
+        return self.first <= (guild_id >> 22) % self.count <= self.last
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}/{self.count}"
+
+
+def parse_shards(raw: str) -> ShardRange | None:
+    """`0-3/16`, `5/16` (one shard) or empty (None: one process, Discord's recommended shard count)."""
+    text = raw.strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?\s*/\s*(\d+)", text)
+    if match is None:
+        raise ConfigError(f"NETEXPLAIN_SHARDS must look like 0-3/16 (shards 0 to 3 of 16), not {text!r}.")
+    first, last, count = int(match[1]), int(match[2] or match[1]), int(match[3])
+    if not 0 <= first <= last < count:
+        raise ConfigError(
+            f"NETEXPLAIN_SHARDS must name shards between 0 and the count minus one, first before last, "
+            f"not {text!r}."
+        )
+    return ShardRange(first, last, count)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """Everything the bot needs to run; built by `load_config`."""
 
@@ -55,6 +97,28 @@ class Config:
     watch_cooldown_minutes: float = 5.0  # default per-channel, per-finding cooldown for watching
     owner_ids: frozenset[int] = frozenset()  # empty: the application's owner (or team) from Discord
     connect_timeout: float = 60.0  # seconds to wait for the first gateway connection before giving up
+    db_url: Secret = field(default_factory=lambda: Secret(""))  # postgresql://...: shared settings
+    log_format: str = "text"  # "json": one JSON object per line
+    health_host: str = "127.0.0.1"
+    health_port: int | None = None  # None: no /healthz or /metrics listener
+    shards: ShardRange | None = None  # None: one process, Discord's recommended shard count
+    shutdown_timeout: float = 10.0  # seconds to let answers in flight finish on SIGTERM/SIGINT
+
+    @property
+    def uses_postgres(self) -> bool:
+        """True when settings live in PostgreSQL (`NETEXPLAIN_DB=postgresql://...`)."""
+        return bool(self.db_url)
+
+    @property
+    def database_label(self) -> str:
+        """Where settings live, safe for logs: the SQLite path, or the PostgreSQL URL without password."""
+        if not self.db_url:
+            return str(self.db_path)
+        parts = urlsplit(self.db_url.reveal())
+        host = parts.hostname or "localhost"
+        port = f":{parts.port}" if parts.port else ""
+        user = f"{parts.username}@" if parts.username else ""
+        return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
     @property
     def uses_custom_discord(self) -> bool:
@@ -92,6 +156,15 @@ def _parse_float(name: str, raw: Any, *, minimum: float = 0.0) -> float:
     return value
 
 
+def _parse_port(name: str, raw: Any) -> int | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name} must be a TCP port between 1 and 65535, not {text!r}.")
+    return int(text)
+
+
 def _parse_ids(name: str, raw: Any) -> frozenset[int]:
     items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
     try:
@@ -121,6 +194,11 @@ _TOML_KEYS = {
     "watch_cooldown": "NETEXPLAIN_WATCH_COOLDOWN",
     "owner_ids": "NETEXPLAIN_OWNER_IDS",
     "connect_timeout": "NETEXPLAIN_CONNECT_TIMEOUT",
+    "log_format": "NETEXPLAIN_LOG_FORMAT",
+    "health_host": "NETEXPLAIN_HEALTH_HOST",
+    "health_port": "NETEXPLAIN_HEALTH_PORT",
+    "shards": "NETEXPLAIN_SHARDS",
+    "shutdown_timeout": "NETEXPLAIN_SHUTDOWN_TIMEOUT",
 }
 
 
@@ -156,9 +234,14 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if level not in LOG_LEVELS:
         raise ConfigError(f"NETEXPLAIN_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}.")
     db_raw = str(values.get("NETEXPLAIN_DB", "")).strip()
+    is_postgres = db_raw.startswith(POSTGRES_SCHEMES)
+    log_format = str(values.get("NETEXPLAIN_LOG_FORMAT", "text")).strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"NETEXPLAIN_LOG_FORMAT must be text or json, not {log_format!r}.")
     return Config(
         token=Secret(str(values.get("DISCORD_TOKEN", "")).strip()),
-        db_path=Path(db_raw).expanduser() if db_raw else default_db_path(),
+        db_path=Path(db_raw).expanduser() if db_raw and not is_postgres else default_db_path(),
+        db_url=Secret(db_raw if is_postgres else ""),
         message_content=_parse_bool(
             "NETEXPLAIN_MESSAGE_CONTENT", values.get("NETEXPLAIN_MESSAGE_CONTENT", "")
         ),
@@ -174,5 +257,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         owner_ids=_parse_ids("NETEXPLAIN_OWNER_IDS", values.get("NETEXPLAIN_OWNER_IDS", "")),
         connect_timeout=_parse_float(
             "NETEXPLAIN_CONNECT_TIMEOUT", values.get("NETEXPLAIN_CONNECT_TIMEOUT", 60.0), minimum=1.0
+        ),
+        log_format=log_format,
+        health_host=str(values.get("NETEXPLAIN_HEALTH_HOST", "127.0.0.1")).strip() or "127.0.0.1",
+        health_port=_parse_port("NETEXPLAIN_HEALTH_PORT", values.get("NETEXPLAIN_HEALTH_PORT", "")),
+        shards=parse_shards(str(values.get("NETEXPLAIN_SHARDS", ""))),
+        shutdown_timeout=_parse_float(
+            "NETEXPLAIN_SHUTDOWN_TIMEOUT", values.get("NETEXPLAIN_SHUTDOWN_TIMEOUT", 10.0)
         ),
     )

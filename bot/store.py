@@ -1,18 +1,27 @@
 """Per-guild settings (watch mode, watched channels, cooldown): the only thing the bot stores.
 
-`SettingsStore` is the interface the cogs use; `SQLiteSettingsStore` is the implementation for one
-process. A PostgreSQL implementation (issue 5) only has to provide the same five coroutines.
+`SettingsStore` is the interface the cogs use. `SQLiteSettingsStore` is the embedded default for one
+process; `PostgresSettingsStore` shares settings between processes (`NETEXPLAIN_DB=postgresql://...`).
 Reads are served from memory after the first one, because watching asks for a guild's settings on
 every message; writes go to disk before they return, so a crash loses nothing that was acknowledged.
+`open_store(config)` picks the implementation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import socket
 import sqlite3
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+if TYPE_CHECKING:
+    from bot.config import Config
+
+log = logging.getLogger(__name__)
 
 WatchMode = Literal["react", "reply", "off"]
 WATCH_MODES: tuple[WatchMode, ...] = get_args(WatchMode)
@@ -43,6 +52,10 @@ class SettingsStore(Protocol):
 
     async def set_cooldown(self, guild_id: int, minutes: float | None) -> GuildSettings: ...
 
+    async def check_writable(self) -> None:
+        """Raise unless a write would succeed now (for `/healthz`); writes nothing that lasts."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -57,6 +70,11 @@ CREATE TABLE IF NOT EXISTS watched_channels (
     channel_id INTEGER NOT NULL,
     PRIMARY KEY (guild_id, channel_id)
 );
+CREATE TABLE IF NOT EXISTS netexplain_meta (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO netexplain_meta (id, schema_version) VALUES (1, 1);
 """
 
 
@@ -166,9 +184,223 @@ class SQLiteSettingsStore:
             raise ValueError("cooldown must not be negative")
         return await self._update(guild_id, cooldown_minutes=minutes)
 
+    def _probe_write(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")  # takes the write lock, as a real write would
+            self._db.execute("UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1")
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+
+    async def check_writable(self) -> None:
+        """Raise unless the file accepts a write now (it is rolled back)."""
+        async with self._lock:
+            await asyncio.to_thread(self._probe_write)
+
     async def close(self) -> None:
         """Close the database file."""
         async with self._lock:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
                 await asyncio.to_thread(conn.close)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS netexplain_guild_settings (
+    guild_id         BIGINT PRIMARY KEY,
+    watch_mode       TEXT NOT NULL DEFAULT 'react' CHECK (watch_mode IN ('react', 'reply', 'off')),
+    cooldown_minutes DOUBLE PRECISION
+);
+CREATE TABLE IF NOT EXISTS netexplain_watched_channels (
+    guild_id   BIGINT NOT NULL,
+    channel_id BIGINT NOT NULL,
+    PRIMARY KEY (guild_id, channel_id)
+);
+CREATE TABLE IF NOT EXISTS netexplain_meta (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL
+);
+INSERT INTO netexplain_meta (id, schema_version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;
+"""
+_PG_SCHEMA_LOCK = 0x6E657478  # pg_advisory_xact_lock key: processes starting together create tables once
+NOTIFY_CHANNEL = "netexplain_settings"
+
+
+class PostgresSettingsStore:
+    """`SettingsStore` in PostgreSQL, shared by every bot process (asyncpg, a small connection pool).
+
+    Each write changes only what it names (one column, one channel row) in one transaction and returns
+    the guild's settings as committed, so two processes never overwrite each other's changes. Each
+    process caches what it read; a write NOTIFYs the others, which drop that guild from their cache.
+    While the LISTEN connection is down nothing is cached, so a process never serves stale settings.
+    """
+
+    def __init__(self, dsn: str, *, pool_size: int = 4) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: Any = None
+        self._listener: Any = None
+        self._cache: dict[int, GuildSettings] = {}
+        self._instance = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._closing = False
+        self._reconnect: asyncio.Task[None] | None = None
+
+    async def open(self) -> PostgresSettingsStore:
+        """Connect, create the tables if needed and start listening for other processes' changes."""
+        try:
+            import asyncpg
+        except ImportError:  # the optional extra
+            raise RuntimeError(
+                "NETEXPLAIN_DB is a PostgreSQL URL but asyncpg is not installed "
+                "(pip install 'netexplain[postgres]')"
+            ) from None
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=10
+            )
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _PG_SCHEMA_LOCK)
+                await conn.execute(_PG_SCHEMA)
+            await self._listen()
+        return self
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn)
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        conn.add_termination_listener(self._on_listener_lost)
+        self._listener = conn
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        guild, _, instance = payload.partition(" ")
+        if instance != self._instance:
+            self._cache.pop(int(guild), None)
+
+    def _on_listener_lost(self, _conn: object) -> None:
+        self._listener = None
+        self._cache.clear()
+        if not self._closing and self._reconnect is None:
+            log.warning("lost the PostgreSQL LISTEN connection; settings are read uncached until it is back")
+            self._reconnect = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        delay = 1.0
+        try:
+            while not self._closing and self._listener is None:
+                try:
+                    await self._listen()
+                    log.info("PostgreSQL LISTEN connection is back")
+                except Exception as exc:
+                    log.warning("PostgreSQL LISTEN reconnect failed: %s", type(exc).__name__)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            self._reconnect = None
+
+    @property
+    def _db(self) -> Any:
+        if self._pool is None:
+            raise RuntimeError("PostgresSettingsStore.open() was not awaited")
+        return self._pool
+
+    @staticmethod
+    async def _read(conn: Any, guild_id: int) -> GuildSettings:
+        row = await conn.fetchrow(
+            "SELECT watch_mode, cooldown_minutes FROM netexplain_guild_settings WHERE guild_id = $1",
+            guild_id,
+        )
+        channels = frozenset(
+            r[0]
+            for r in await conn.fetch(
+                "SELECT channel_id FROM netexplain_watched_channels WHERE guild_id = $1", guild_id
+            )
+        )
+        if row is None:
+            return GuildSettings(guild_id, channel_ids=channels)
+        return GuildSettings(guild_id, row[0], channels, row[1])
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """The guild's settings (defaults when it has none)."""
+        cached = self._cache.get(guild_id)
+        if cached is not None:
+            return cached
+        async with self._db.acquire() as conn:
+            settings = await self._read(conn, guild_id)
+        if self._listener is not None:
+            self._cache[guild_id] = settings
+        return settings
+
+    async def _write(self, guild_id: int, statement: str, *args: object) -> GuildSettings:
+        async with self._db.acquire() as conn, conn.transaction():
+            await conn.execute(statement, guild_id, *args)
+            settings = await self._read(conn, guild_id)
+            await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"{guild_id} {self._instance}")
+        if self._listener is not None:
+            self._cache[guild_id] = settings
+        return settings
+
+    async def set_watch_mode(self, guild_id: int, mode: WatchMode) -> GuildSettings:
+        """Set how watched channels are answered."""
+        if mode not in WATCH_MODES:
+            raise ValueError(f"unknown watch mode {mode!r}")
+        return await self._write(
+            guild_id,
+            "INSERT INTO netexplain_guild_settings (guild_id, watch_mode) VALUES ($1, $2) "
+            "ON CONFLICT (guild_id) DO UPDATE SET watch_mode = excluded.watch_mode",
+            mode,
+        )
+
+    async def set_channel(self, guild_id: int, channel_id: int, watched: bool) -> GuildSettings:
+        """Start (`watched=True`) or stop watching one channel."""
+        if watched:
+            statement = (
+                "INSERT INTO netexplain_watched_channels (guild_id, channel_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING"
+            )
+        else:
+            statement = "DELETE FROM netexplain_watched_channels WHERE guild_id = $1 AND channel_id = $2"
+        return await self._write(guild_id, statement, channel_id)
+
+    async def set_cooldown(self, guild_id: int, minutes: float | None) -> GuildSettings:
+        """Set the per-finding cooldown; None restores the operator's default."""
+        if minutes is not None and minutes < 0:
+            raise ValueError("cooldown must not be negative")
+        return await self._write(
+            guild_id,
+            "INSERT INTO netexplain_guild_settings (guild_id, cooldown_minutes) VALUES ($1, $2) "
+            "ON CONFLICT (guild_id) DO UPDATE SET cooldown_minutes = excluded.cooldown_minutes",
+            minutes,
+        )
+
+    async def check_writable(self) -> None:
+        """Raise unless the server accepts a write now (a primary, not a read-only standby); rolled back."""
+        async with self._db.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            try:
+                await conn.execute("UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1")
+            finally:
+                await tx.rollback()
+
+    async def close(self) -> None:
+        """Stop listening and close the pool."""
+        self._closing = True
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            listener.remove_termination_listener(self._on_listener_lost)
+            await listener.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+async def open_store(config: Config) -> SettingsStore:
+    """The settings store `config` asks for: PostgreSQL for a `postgresql://` URL, else SQLite."""
+    if config.uses_postgres:
+        return await PostgresSettingsStore(config.db_url.reveal()).open()
+    return await SQLiteSettingsStore(config.db_path).open()

@@ -1,0 +1,102 @@
+"""Settings shared through a real PostgreSQL server: what one process writes, every process reads."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.config import load_config
+from bot.store import GuildSettings, PostgresSettingsStore, open_store
+
+
+async def eventually(check: object, timeout: float = 5.0) -> None:
+    """Poll an async predicate until it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_postgresql_url_selects_the_shared_store(pg_dsn: str) -> None:
+    store = await open_store(load_config({"NETEXPLAIN_DB": pg_dsn}))
+    try:
+        assert isinstance(store, PostgresSettingsStore)
+        assert await store.get(1) == GuildSettings(1)
+        await store.check_writable()
+    finally:
+        await store.close()
+
+
+async def test_settings_survive_reconnecting(pg_dsn: str) -> None:
+    store = await PostgresSettingsStore(pg_dsn).open()
+    await store.set_watch_mode(1, "reply")
+    await store.set_channel(1, 10, True)
+    await store.set_channel(1, 11, True)
+    await store.set_channel(1, 11, False)
+    await store.set_cooldown(1, 0)
+    big = (1 << 62) + 5  # snowflakes need 64-bit columns
+    await store.set_channel(big, big + 1, True)
+    await store.close()
+
+    reopened = await PostgresSettingsStore(pg_dsn).open()
+    try:
+        assert await reopened.get(1) == GuildSettings(1, "reply", frozenset({10}), 0.0)
+        assert (await reopened.get(big)).watches(big + 1)
+    finally:
+        await reopened.close()
+
+
+async def test_a_change_in_one_process_reaches_the_others_cache(pg_dsn: str) -> None:
+    first = await PostgresSettingsStore(pg_dsn).open()
+    second = await PostgresSettingsStore(pg_dsn).open()
+    try:
+        assert not (await second.get(7)).watches(70)  # now cached in `second`
+        await first.set_channel(7, 70, True)
+
+        async def second_sees_it() -> bool:
+            return (await second.get(7)).watches(70)
+
+        await eventually(second_sees_it)
+        await first.set_watch_mode(7, "off")
+
+        async def second_sees_off() -> bool:
+            return (await second.get(7)).watch_mode == "off"
+
+        await eventually(second_sees_off)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_concurrent_changes_from_two_processes_are_not_lost(pg_dsn: str) -> None:
+    first = await PostgresSettingsStore(pg_dsn).open()
+    second = await PostgresSettingsStore(pg_dsn).open()
+    try:
+        await asyncio.gather(
+            *(first.set_channel(1, cid, True) for cid in range(0, 40, 2)),
+            *(second.set_channel(1, cid, True) for cid in range(1, 40, 2)),
+            first.set_watch_mode(1, "reply"),
+            second.set_cooldown(1, 3),
+        )
+        fresh = await PostgresSettingsStore(pg_dsn).open()
+        try:
+            assert await fresh.get(1) == GuildSettings(1, "reply", frozenset(range(40)), 3.0)
+        finally:
+            await fresh.close()
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_invalid_values_are_refused(pg_dsn: str) -> None:
+    store = await PostgresSettingsStore(pg_dsn).open()
+    try:
+        try:
+            await store.set_watch_mode(1, "shout")  # type: ignore[arg-type]
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("an unknown watch mode was accepted")
+        assert await store.get(1) == GuildSettings(1)
+    finally:
+        await store.close()
