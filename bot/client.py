@@ -2,6 +2,9 @@
 
 Everything a cog needs is an attribute here: `config`, `kb` (the knowledge base, loaded once),
 `store` (guild settings) and `linker` (question → answer, so answers follow edits and deletes).
+Operations live here too: `metrics` (fed by the events below), `gateway_connected()` for `/healthz`,
+and `drain()`, which stops taking events and lets answers in flight finish before `close()`.
+`create_bot(config)` builds a sharded bot when `NETEXPLAIN_SHARDS` names this process's shards.
 """
 
 from __future__ import annotations
@@ -23,10 +26,21 @@ from discord.ext import commands
 import bot.cogs
 from bot.cogs._linker import AnswerLinker
 from bot.config import Config
+from bot.core.model import Explanation
 from bot.kb import Knowledge, load_knowledge
-from bot.store import SettingsStore, SQLiteSettingsStore
+from bot.metrics import BotMetrics
+from bot.store import SettingsStore, open_store
 
 log = logging.getLogger(__name__)
+
+# Names discord.py gives the tasks that run event listeners, app commands, and view/modal callbacks:
+# the answers in flight that a graceful shutdown waits for.
+_IN_FLIGHT_TASK_PREFIXES = (
+    "discord.py: ",
+    "CommandTree-invoker",
+    "discord-ui-view-dispatch-",
+    "discord-ui-modal-dispatch-",
+)
 
 APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
 
@@ -95,12 +109,13 @@ class NetexplainBot(commands.Bot):
         *,
         store: SettingsStore | None = None,
         knowledge_loader: Callable[[], Knowledge] = load_knowledge,
+        **shard_options: Any,
     ) -> None:
         # netexplain never joins voice: don't warn at every start that voice libraries are missing.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = config.message_content
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(shard_options)  # shard_ids/shard_count for the sharded bot
         if _is_loopback_url(config.gateway_url):
             # READY waits this long for GUILD_CREATEs; a local server sends them at once.
             options["guild_ready_timeout"] = 0.1
@@ -118,6 +133,10 @@ class NetexplainBot(commands.Bot):
         self._kb: Knowledge | None = None
         self.linker = AnswerLinker()
         self.connected_once = asyncio.Event()
+        self.draining = False  # set by drain(): gateway events are dropped from then on
+        self.metrics = BotMetrics()
+        self._connects = 0
+        self._watch_metrics()
         self._guard_parsers()
 
     # ------------------------------------------------------------------ start-up
@@ -144,10 +163,11 @@ class NetexplainBot(commands.Bot):
             raise StartupError(f"The knowledge base could not be loaded: {exc}") from exc
         if self._store is None:
             try:
-                self._store = await SQLiteSettingsStore(self.config.db_path).open()
+                self._store = await open_store(self.config)
             except Exception as exc:
                 raise StartupError(
-                    f"The settings database at {self.config.db_path} could not be opened: {exc}"
+                    f"The settings database at {self.config.database_label} could not be opened: "
+                    f"{str(exc).rstrip('.') or type(exc).__name__}."
                 ) from exc
         self.tree.on_error = self.on_app_command_error
         for name in discover_extensions():
@@ -157,6 +177,22 @@ class NetexplainBot(commands.Bot):
     async def on_connect(self) -> None:
         """Mark the first gateway connection (the runner's connect timeout waits for it)."""
         self.connected_once.set()
+        # READY once per shard is the normal start; every READY after that is a reconnect.
+        self._connects += 1
+        if self._connects > self.shard_count_here:
+            self.metrics.reconnects.inc()
+
+    async def on_resumed(self) -> None:
+        """A dropped gateway connection came back with its session."""
+        self.metrics.reconnects.inc()
+
+    async def on_disconnect(self) -> None:
+        """A gateway connection was lost (discord.py reconnects by itself)."""
+        self.metrics.disconnects.inc()
+
+    async def on_netexplain_answer(self, entry_point: str, explanation: Explanation, seconds: float) -> None:
+        """The cogs sent an answer: count it, its findings and how long it took."""
+        self.metrics.record_answer(entry_point, (f.kind for f in explanation.findings), seconds)
 
     async def on_ready(self) -> None:
         """Log who we are and where, once per READY."""
@@ -166,12 +202,74 @@ class NetexplainBot(commands.Bot):
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: the cogs' listeners do all the work, so skip `process_commands`."""
+        if self.user is None or message.author.id != self.user.id:
+            self.metrics.messages_seen.inc()
 
     async def close(self) -> None:
         """Close the gateway, then the settings store."""
         await super().close()
         if self._store is not None:
             await self._store.close()
+
+    # ------------------------------------------------------------------ operations
+
+    @property
+    def shard_count_here(self) -> int:
+        """How many gateway connections this process holds."""
+        return 1
+
+    def gateway_connected(self) -> bool:
+        """True when every gateway connection of this process is open and READY was received."""
+        ws = self.ws
+        return self.is_ready() and not self.is_closed() and ws is not None and ws.open
+
+    @property
+    def knowledge_loaded(self) -> bool:
+        """True once `setup_hook` loaded the knowledge base."""
+        return self._kb is not None
+
+    def knowledge_summary(self) -> str:
+        """A short description of the knowledge base for `/healthz`."""
+        if self._kb is None:
+            return "not loaded"
+        return f"{len(self._kb.entries)} entries, {len(self._kb.iana)} registered ports"
+
+    def in_flight(self) -> list[asyncio.Task[Any]]:
+        """Listener, command and button tasks still running (the answers a shutdown waits for)."""
+        current = asyncio.current_task()
+        return [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current
+            and not task.done()
+            and task.get_name().startswith(_IN_FLIGHT_TASK_PREFIXES)
+        ]
+
+    async def drain(self, timeout: float) -> int:
+        """Stop taking gateway events, then wait up to `timeout` seconds for answers in flight.
+
+        Returns how many were still running when the time ran out (they are cancelled by `close()`).
+        """
+        self.draining = True
+        pending = self.in_flight()
+        if pending:
+            log.info("shutting down: waiting up to %gs for %d answers in flight", timeout, len(pending))
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            if still:
+                log.warning("shutting down: %d answers did not finish within %gs", len(still), timeout)
+            return len(still)
+        return 0
+
+    def _watch_metrics(self) -> None:
+        self.metrics.watch(
+            "netexplain_gateway_connected",
+            "1 when every gateway connection of this process is open.",
+            lambda: float(self.gateway_connected()),
+        )
+        self.metrics.watch("netexplain_guilds", "Servers this process sees.", lambda: float(len(self.guilds)))
+        self.metrics.watch(
+            "netexplain_shards", "Gateway shards this process holds.", lambda: float(self.shard_count_here)
+        )
 
     def _guard_parsers(self) -> None:
         """Make one malformed gateway event cost one event, not the connection.
@@ -183,6 +281,8 @@ class NetexplainBot(commands.Bot):
 
         def guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
             def parse(data: Any) -> None:
+                if self.draining:
+                    return  # shutting down: take no new work
                 try:
                     parser(data)
                 except Exception as exc:
@@ -225,6 +325,7 @@ class NetexplainBot(commands.Bot):
         if sentence is None:
             original = getattr(error, "original", error)
             log.error("%s failed: %s", where, self.describe_interaction(interaction), exc_info=original)
+            self.metrics.errors.inc("interaction")
             sentence = APOLOGY
         else:
             log.info(
@@ -252,4 +353,31 @@ class NetexplainBot(commands.Bot):
             self.describe_message(arg) if isinstance(arg, discord.Message) else type(arg).__name__
             for arg in args
         )
+        self.metrics.errors.inc("event")
         log.exception("event %s failed (%s)", event_method, context or "no arguments")
+
+
+class ShardedNetexplainBot(NetexplainBot, commands.AutoShardedBot):
+    """netexplain holding several shards in one process (`NETEXPLAIN_SHARDS=0-3/16`: shards 0..3 of 16)."""
+
+    @property
+    def shard_count_here(self) -> int:
+        return len(self.shard_ids or ()) or 1
+
+    def gateway_connected(self) -> bool:
+        shards = self.shards
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and len(shards) == self.shard_count_here
+            and all(not shard.is_closed() for shard in shards.values())
+        )
+
+
+def create_bot(config: Config, **kwargs: Any) -> NetexplainBot:
+    """The bot `config` asks for: one connection, or the shards named by `NETEXPLAIN_SHARDS`."""
+    if config.shards is None:
+        return NetexplainBot(config, **kwargs)
+    return ShardedNetexplainBot(
+        config, shard_ids=config.shards.ids, shard_count=config.shards.count, **kwargs
+    )

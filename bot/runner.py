@@ -1,7 +1,9 @@
 """Entry functions for `netexplain run` and `netexplain sync`: exit codes and one-sentence failures.
 
 Whatever goes wrong at start-up (no token, a rejected token, a refused privileged intent, a server
-that can't be reached) ends in one sentence on stderr and a non-zero exit code, never a traceback.
+that can't be reached, a health port in use) ends in one sentence on stderr and a non-zero exit code,
+never a traceback. SIGTERM and SIGINT stop the bot gracefully: no new events, answers in flight
+finish (up to `NETEXPLAIN_SHUTDOWN_TIMEOUT` seconds), then the gateway and the database close; exit 0.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import sys
 import aiohttp
 import discord
 
-from bot.client import NetexplainBot, StartupError, point_discord_py_at
+from bot import logs
+from bot.client import NetexplainBot, StartupError, create_bot, point_discord_py_at
 from bot.config import Config, ConfigError, load_config
+from bot.health import HealthServer
 from bot.store import SQLiteSettingsStore
 
 log = logging.getLogger("netexplain")
@@ -38,15 +42,9 @@ def fail(sentence: str, code: int = EXIT_FAILURE) -> int:
 
 
 def setup_logging(config: Config) -> None:
-    """discord.py's log format on stderr; its HTTP chatter only at DEBUG (RoboDanny does the same)."""
-    level = getattr(logging, config.log_level)
-    if sys.stderr.isatty():
-        discord.utils.setup_logging(level=level, root=True)
-    else:  # discord.py colours output inside Docker even without a terminal; logs files want plain text
-        plain = logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s")
-        discord.utils.setup_logging(level=level, root=True, formatter=plain)
-    if level > logging.DEBUG:
-        logging.getLogger("discord.http").setLevel(logging.WARNING)
+    """Text or JSON on stderr, secrets redacted (`bot.logs`); discord.py's HTTP chatter only at DEBUG."""
+    logs.setup_logging(config)
+    if config.log_level != "DEBUG":
         logging.getLogger("discord.client").addFilter(_QuietReconnects())
 
 
@@ -106,13 +104,37 @@ async def _connected_within(bot: NetexplainBot, seconds: float) -> bool:
     return True
 
 
+async def _start_health(bot: NetexplainBot, config: Config) -> HealthServer | None:
+    if config.health_port is None:
+        return None
+    try:
+        return await HealthServer(bot, config.health_host, config.health_port).start()
+    except OSError as exc:
+        raise StartupError(
+            f"Could not listen for health checks on {config.health_host}:{config.health_port} "
+            f"(NETEXPLAIN_HEALTH_HOST/NETEXPLAIN_HEALTH_PORT): {exc.strerror or exc}."
+        ) from None
+
+
 async def _run(config: Config) -> int:
-    bot = NetexplainBot(config)
+    bot = create_bot(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, stop.set)
+    try:
+        health = await _start_health(bot, config)
+    except StartupError as exc:
+        return fail(str(exc))
+    try:
+        return await _serve(bot, config, stop)
+    finally:
+        if health is not None:
+            await health.stop()
+
+
+async def _serve(bot: NetexplainBot, config: Config, stop: asyncio.Event) -> int:
     async with bot:
         start = asyncio.create_task(bot.start(config.token.reveal()), name="netexplain-bot")
         stopping = asyncio.create_task(stop.wait(), name="netexplain-stop")
@@ -135,7 +157,8 @@ async def _run(config: Config) -> int:
                         code = fail(explain_failure(exc, config))
                 break
             if stopping in done:
-                log.info("stopping on a signal")
+                log.info("stopping on a signal: no new events; answers in flight may finish")
+                await bot.drain(config.shutdown_timeout)
                 break
             if watchdog in done:
                 if watchdog.result():
@@ -151,6 +174,8 @@ async def _run(config: Config) -> int:
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+    if stop.is_set():
+        log.info("stopped: gateway and settings database closed")
     return code
 
 
