@@ -164,6 +164,22 @@ class _Fault:
     retry_after: float
 
 
+_UNROUTED = object()  # an event that is not about one guild or DM (or is malformed): every shard gets it
+
+
+def _guild_of(event: str, data: Any) -> Any:
+    """The guild an event belongs to (None for a DM), which decides the shard that receives it."""
+    if not isinstance(data, dict):
+        return _UNROUTED
+    if "guild_id" in data:
+        return data["guild_id"]
+    if event.startswith("GUILD_") and "id" in data:
+        return data["id"]  # GUILD_CREATE/UPDATE/DELETE carry the guild itself
+    if event.startswith(("MESSAGE_", "INTERACTION_", "TYPING_", "CHANNEL_PINS_")):
+        return None  # no guild_id: a DM
+    return _UNROUTED
+
+
 @dataclass
 class _Session:
     """A gateway session: survives websocket drops so RESUME can replay what was missed."""
@@ -174,6 +190,14 @@ class _Session:
     sent: int = 0  # how many of ``events`` went out on the current websocket
     ws: web.WebSocketResponse | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    shard: tuple[int, int] = (0, 1)  # IDENTIFY's [shard_id, shard_count]
+
+    def owns(self, guild_id: str | None) -> bool:
+        """Discord's rule: a guild's events go to shard ``(guild_id >> 22) % count``; DMs to shard 0."""
+        shard_id, count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return (int(guild_id) >> 22) % count == shard_id
 
     @property
     def seq(self) -> int:
@@ -228,8 +252,10 @@ class LoopbackDiscord:
         token: str = "loopback-token",
         privileged_intents_allowed: bool = True,
         bot_name: str = "netexplain",
+        shard_count: int = 1,
     ) -> None:
         self.host = host
+        self.shard_count = shard_count  # what /gateway/bot recommends
         self.port = port
         self.token = token
         self.privileged_intents_allowed = privileged_intents_allowed
@@ -696,9 +722,12 @@ class LoopbackDiscord:
         if not self._sessions:
             return
         data = make()
+        guild_id = _guild_of(event, data)
         for session in self._sessions.values():
             if intent is not None and not session.intents & intent:
                 continue
+            if guild_id is not _UNROUTED and not session.owns(guild_id):
+                continue  # another shard's guild (or a DM, which only shard 0 gets)
             payload = transform(data, session.intents) if transform else data
             self._queue(session, event, payload)
 
@@ -788,11 +817,19 @@ class LoopbackDiscord:
         if intents & PRIVILEGED_INTENTS and not self.privileged_intents_allowed:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
-        session = _Session(id=secrets.token_hex(16), intents=intents, ws=ws)
+        shard = data.get("shard") or [0, 1]
+        try:
+            shard_id, shard_count = int(shard[0]), int(shard[1])
+        except (TypeError, ValueError, IndexError):
+            shard_id, shard_count = -1, 0
+        if not 0 <= shard_id < shard_count:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        session = _Session(id=secrets.token_hex(16), intents=intents, ws=ws, shard=(shard_id, shard_count))
         self._sessions[session.id] = session
         self._rest_intents = intents
         self._publish("gateway_identify", intents=intents, session_id=session.id)
-        guild_ids = [gid for gid in self.guilds if self._bot_in_guild(gid)]
+        guild_ids = [gid for gid in self.guilds if self._bot_in_guild(gid) and session.owns(gid)]
         self._queue(
             session,
             "READY",
@@ -1563,7 +1600,7 @@ class LoopbackDiscord:
         return _json_response(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
