@@ -1137,6 +1137,12 @@ class LoopbackDiscord:
         self._react(user_id, message_id, emoji)
         await asyncio.sleep(0)
 
+    async def remove_reaction(self, user_id: str, message_id: str, emoji: str) -> None:
+        """A person takes their reaction back; MESSAGE_REACTION_REMOVE is dispatched."""
+        self._require_user(user_id)
+        self._unreact(message_id, [(user_id, emoji)])
+        await asyncio.sleep(0)
+
     @staticmethod
     def _emoji_payload(emoji: str) -> dict[str, Any]:
         name, _, emoji_id = emoji.partition(":")
