@@ -14,9 +14,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# With DISCORD_TOKEN: the Discord bot. Without: try it in the terminal, no Discord account needed.
+# With DISCORD_TOKEN: the Discord bot. Without: the playground (the real bot, a local Discord and a page).
 run: $(STAMP)
-	@if [ -n "$$DISCORD_TOKEN" ]; then exec $(BIN)/netexplain run; else exec $(BIN)/netexplain try; fi
+	@if [ -n "$$DISCORD_TOKEN" ]; then exec $(BIN)/netexplain run; else exec $(BIN)/python -m bot.playground; fi
 
 test: $(STAMP) lint typecheck pytest
 
