@@ -1,19 +1,23 @@
 """The `netexplain` command line: explain text, scan a log, check the knowledge base, run the bot.
 
 Imports stay lazy: `netexplain explain` must start in tens of milliseconds, so nothing here pulls in
-discord.py or aiohttp unless the command needs them.
+discord.py or aiohttp unless the command needs them, and the plain `explain TEXT` form is recognised
+without building the argparse parser (argparse and what it imports cost more than the answer itself).
+A subcommand is a `sub.add_parser` in `_parser`, a `cmd_*` function that imports its module, and a
+branch in `_dispatch`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, TextIO
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    import argparse
+
     from bot.core.knowledge import Knowledge
 
 DEMO_QUERY = "127.0.0.1:62893"
@@ -34,6 +38,8 @@ JSON (--json): {"query", "triggered", "findings": [{"kind", "text", "span", ...}
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="netexplain",
         description="Explains the addresses, ports, URLs, networks and socket errors people paste into chat.",
@@ -73,6 +79,8 @@ def cmd_explain(text: str, as_json: bool, out: TextIO) -> int:
     kb = _load()
     exp = explain(text, kb)
     if as_json:
+        import json
+
         out.write(json.dumps(exp.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
         out.write(render_explanation(exp, color=out.isatty()))
@@ -89,6 +97,8 @@ def _lines(source: str) -> Iterator[str]:
 
 def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
     """Print only the lines of a log that have findings."""
+    import json
+
     from bot.core import explain, find, may_contain_findings
     from bot.terminal import render_scan_line
 
@@ -155,10 +165,38 @@ def cmd_sync(guild: int | None) -> int:
     return sync_commands(load_config(), guild)
 
 
+def _plain_explain(argv: Sequence[str]) -> SimpleNamespace | None:
+    """`explain [--json] TEXT... [--json]` without argparse; None for anything else (help, options,
+    other commands), which argparse then parses. Accepts exactly what argparse would parse the same way."""
+    if not argv or argv[0] != "explain":
+        return None
+    words = list(argv[1:])
+    as_json = False
+    while words and words[0] == "--json":
+        as_json = True
+        words.pop(0)
+    while words and words[-1] == "--json":
+        as_json = True
+        words.pop()
+    if not words or any(w.startswith("-") and w != "-" for w in words):
+        return None
+    return SimpleNamespace(command="explain", text=words, json=as_json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `netexplain` command."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args: Any = _plain_explain(argv)
+    if args is None:
+        parser = _parser()
+        args = parser.parse_args(argv)
+        if args.command is None or (args.command == "kb" and args.kb_command is None):
+            parser.print_help()
+            return 0 if args.command is None else 2
+    return _dispatch(args)
+
+
+def _dispatch(args: Any) -> int:
     out = sys.stdout
     try:
         if args.command == "explain":
@@ -200,8 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
-    parser.print_help()
-    return 0 if args.command is None else 2
+    return 2  # every command argparse accepts is handled above
 
 
 def _debug() -> bool:

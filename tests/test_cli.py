@@ -198,3 +198,61 @@ def test_an_unknown_command_is_a_usage_error(env: dict[str, str]) -> None:
     run = netexplain(env, "frobnicate")
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
+
+
+# -- the quick path of `explain` --------------------------------------------------------------------
+
+PLAIN_EXPLAIN_FORMS = [
+    ["explain", "127.0.0.1:62893"],
+    ["explain", "--json", "127.0.0.1:62893"],
+    ["explain", "127.0.0.1:62893", "--json"],
+    ["explain", "--json", "connect", "ECONNREFUSED", "::1:5432", "--json"],
+    ["explain", "-"],
+    ["explain", "-", "x"],
+]
+ARGPARSE_ONLY_FORMS = [
+    [],
+    ["explain"],
+    ["explain", "--json"],
+    ["explain", "-h"],
+    ["explain", "--js", "x"],
+    ["explain", "--", "-x"],
+    ["explain", "-5"],
+    ["explain", "a", "--json", "b"],
+    ["scan", "x.log"],
+    ["kb", "check"],
+    ["explainx", "a"],
+]
+
+
+@pytest.mark.parametrize("argv", PLAIN_EXPLAIN_FORMS, ids=" ".join)
+def test_the_quick_path_reads_plain_explain_forms_as_argparse_does(argv: list[str]) -> None:
+    from bot.cli import _parser, _plain_explain
+
+    quick = _plain_explain(argv)
+    assert quick is not None
+    assert vars(quick) == vars(_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", ARGPARSE_ONLY_FORMS, ids=lambda a: " ".join(a) or "nothing")
+def test_everything_else_goes_to_argparse(argv: list[str]) -> None:
+    from bot.cli import _plain_explain
+
+    assert _plain_explain(argv) is None
+
+
+def test_explain_starts_without_the_modules_it_does_not_need(env: dict[str, str]) -> None:
+    # Start-up speed as a structure test (the timing is a benchmark): answering from the cache needs
+    # neither argparse nor YAML, the schema, pickle, hashlib, pathlib nor anything of Discord.
+    netexplain(env, "explain", "127.0.0.1:62893")  # the cache exists from here on
+    script = (
+        "import sys; from bot.cli import main; main(['explain', '127.0.0.1:62893']); "
+        "print(sorted(set(sys.modules) & {'argparse', 'yaml', 'bot.kb.schema', 'pickle', 'hashlib', "
+        "'pathlib', 'tempfile', 'json', 'discord', 'aiohttp', 'dataclasses', 'csv'}), file=sys.stderr)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert "62893" in run.stdout
+    assert run.stderr.strip() == "[]"

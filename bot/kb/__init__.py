@@ -1,8 +1,8 @@
 """The knowledge base: YAML in `knowledge/`, validated by `schema`, loaded and cached by `loader`."""
 
 from bot.core.knowledge import Knowledge
+from bot.kb.errors import KnowledgeError
 from bot.kb.loader import KnowledgeReport, check_knowledge, knowledge_dir, load_knowledge
-from bot.kb.schema import KnowledgeError
 
 __all__ = [
     "Knowledge",

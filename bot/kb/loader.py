@@ -1,110 +1,233 @@
 """Reads the knowledge base from disk, validates it, indexes it once, and caches the result.
 
 Parsing YAML and the 14,500-row IANA registry takes a good part of a second; the command line must
-answer in tens of milliseconds. So the validated `Knowledge` is pickled into the user's cache directory,
-keyed by a fingerprint of every knowledge file (path, size, modification time), and later starts
-read that instead. Any edit to a knowledge file changes the fingerprint and rebuilds the cache.
+answer in tens of milliseconds. So the validated `Knowledge` is written to the user's cache directory as
+plain data (tuples, dicts, strings and numbers, in `marshal` format: no import to pay for and faster to
+read than a pickle), keyed by a fingerprint of every knowledge file (path, size, modification time) and
+of the code that shapes it, and later starts read that instead. Any edit to a knowledge file changes the
+fingerprint and rebuilds the cache.
+
+The start-up path (`load_knowledge` from the cache) imports only `os`, `marshal` and `zlib`: YAML, CSV,
+the schema, `pathlib`, `tempfile` and `hashlib` are imported only when the cache has to be (re)built.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
+import marshal
 import os
-import pickle
-import tempfile
-from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import sys
+import zlib
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import bot
-from bot.core.knowledge import AddressBlock, DevPort, Entry, EntryKind, Knowledge
-from bot.kb.schema import KnowledgeError, parse_block, parse_dev_port, parse_entry, parse_port_ranges
+from bot.core.knowledge import (
+    AddressBlock,
+    Command,
+    DevPort,
+    Entry,
+    EntryKind,
+    EphemeralRange,
+    Knowledge,
+    PortRangeDef,
+    Source,
+)
+from bot.kb.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENTRY_FOLDERS: dict[str, EntryKind] = {"terms": "term", "errors": "error", "programs": "program"}
 IANA_CSV = "data/iana-service-names-port-numbers.csv"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 1: a pickle of `Knowledge`; 2: plain data in marshal format
 MAX_IANA_RANGE = 200  # a registration for a port range longer than this is not expanded port by port
+_KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv")
 
-_memo: dict[Path, tuple[str, Knowledge]] = {}
+_memo: dict[str, tuple[str, Knowledge]] = {}
+
+
+def _knowledge_root() -> str:
+    override = os.environ.get("NETEXPLAIN_KNOWLEDGE")
+    if override:
+        return override
+    package = os.path.dirname(bot.__file__)
+    packaged = os.path.join(package, "_knowledge")
+    if os.path.isdir(packaged):
+        return packaged
+    return os.path.join(os.path.dirname(package), "knowledge")
 
 
 def knowledge_dir() -> Path:
     """Where the knowledge base is: `NETEXPLAIN_KNOWLEDGE`, inside the wheel, or the repository's."""
-    override = os.environ.get("NETEXPLAIN_KNOWLEDGE")
-    if override:
-        return Path(override)
-    packaged = Path(bot.__file__).parent / "_knowledge"
-    if packaged.is_dir():
-        return packaged
-    return Path(bot.__file__).parent.parent / "knowledge"
+    from pathlib import Path
+
+    return Path(_knowledge_root())
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "netexplain"
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "netexplain")
 
 
-# The cached object's shape is defined by these modules: a change to any of them invalidates the cache.
+# The cached data's shape is defined by these modules: a change to any of them invalidates the cache.
 _SHAPE_MODULES = ("core/knowledge.py", "core/model.py", "kb/schema.py", "kb/loader.py")
 
 
-def fingerprint(root: Path) -> str:
-    """A digest of every knowledge file's relative path, size and modification time (and of the code
-    that defines the cached object's shape)."""
-    digest = hashlib.sha256(f"{CACHE_FORMAT}:{bot.__version__}".encode())
-    package = Path(bot.__file__).parent
+def _knowledge_files(root: str, rel: str = "") -> list[tuple[str, os.stat_result]]:
+    found: list[tuple[str, os.stat_result]] = []
+    with os.scandir(os.path.join(root, rel) if rel else root) as it:
+        for item in it:
+            name = f"{rel}/{item.name}" if rel else item.name
+            if item.is_dir():
+                found += _knowledge_files(root, name)
+            elif item.name.endswith(_KNOWLEDGE_SUFFIXES) and item.is_file():
+                found.append((name, item.stat()))
+    return found
+
+
+def _fingerprint_text(root: str) -> str:
+    package = os.path.dirname(bot.__file__)
+    lines = [f"{CACHE_FORMAT}:{bot.__version__}:{sys.version_info[:2]}"]
     for name in _SHAPE_MODULES:
-        st = (package / name).stat()
-        digest.update(f"{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".yaml", ".yml", ".csv") and path.is_file():
-            st = path.stat()
-            digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:32]
+        st = os.stat(os.path.join(package, name))
+        lines.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    for name, st in sorted(_knowledge_files(root)):
+        lines.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return "\n".join(lines)
 
 
-def load_knowledge(root: Path | None = None, *, use_cache: bool = True, reload: bool = False) -> Knowledge:
+def _digest(text: str) -> str:
+    data = text.encode()
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def fingerprint(root: Path | str) -> str:
+    """A digest of every knowledge file's relative path, size and modification time (and of the code
+    that defines the cached data's shape)."""
+    return _digest(_fingerprint_text(os.path.realpath(root)))
+
+
+def load_knowledge(
+    root: Path | str | None = None, *, use_cache: bool = True, reload: bool = False
+) -> Knowledge:
     """The validated, indexed knowledge base; raises `KnowledgeError` naming file, entry and reason."""
-    root = (root or knowledge_dir()).resolve()
-    key = fingerprint(root)
-    memo = _memo.get(root)
+    where = os.path.realpath(root or _knowledge_root())
+    try:
+        key_text = _fingerprint_text(where)
+    except FileNotFoundError:
+        key_text = ""  # no such folder: `build_knowledge` says so
+    key = _digest(key_text)
+    memo = _memo.get(where)
     if memo and memo[0] == key and not reload:
         return memo[1]
-    cache_file = _cache_dir() / f"kb-{key}.pickle"
+    cache_file = os.path.join(_cache_dir(), f"kb-{key}.marshal")
     kb: Knowledge | None = None
-    if use_cache:
-        kb = _read_cache(cache_file)
+    if use_cache and key_text:
+        kb = _read_cache(cache_file, key_text)
     if kb is None:
-        kb = build_knowledge(root)
-        if use_cache:
-            _write_cache(cache_file, kb)
-    _memo[root] = (key, kb)
+        from pathlib import Path
+
+        kb = build_knowledge(Path(where))
+        if use_cache and key_text:
+            _write_cache(cache_file, key_text, kb)
+    _memo[where] = (key, kb)
     return kb
 
 
-def _read_cache(path: Path) -> Knowledge | None:
+# -- the cache: `Knowledge` as plain data --------------------------------------------------------------
+
+
+def _plain(kb: Knowledge) -> tuple[Any, ...]:
+    """Everything `Knowledge` is built from, as tuples, dicts, strings and numbers."""
+    entries = tuple(
+        (
+            *e[:7],
+            tuple(map(tuple, e.sources)),
+            e.aliases,
+            {os_id: tuple(map(tuple, cmds)) for os_id, cmds in e.commands.items()},
+            *e[10:13],
+            dict(e.codes),
+            *e[14:],
+        )
+        for e in kb.entries.values()
+    )
+    blocks = tuple(
+        (
+            b.network.version,
+            int(b.network.network_address),
+            b.network.prefixlen,
+            *b[1:8],
+            tuple(map(tuple, b.sources)),
+            b.entry,
+        )
+        for b in kb.blocks
+    )
+    dev_ports = tuple((*d[:4], tuple(d.source), d.entry) for d in kb.dev_ports)
+    ephemeral = tuple((*r[:5], tuple(r.source)) for r in kb.ephemeral)
+    return (entries, blocks, dev_ports, kb.iana, ephemeral, tuple(map(tuple, kb.port_ranges)), kb.examples)
+
+
+def _from_plain(data: tuple[Any, ...]) -> Knowledge:
+    import ipaddress
+
+    entries_raw, blocks_raw, dev_raw, iana, ephemeral_raw, ranges_raw, examples = data
+    entries: dict[str, Entry] = {}
+    for e in entries_raw:
+        commands = {os_id: tuple(Command(*c) for c in cmds) for os_id, cmds in e[9].items()}
+        entry = Entry._make((*e[:7], tuple(Source(*s) for s in e[7]), e[8], commands, *e[10:]))
+        entries[entry.id] = entry
+    network_types: dict[int, type[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {
+        4: ipaddress.IPv4Network,
+        6: ipaddress.IPv6Network,
+    }
+    blocks = tuple(
+        AddressBlock._make(
+            (network_types[b[0]]((b[1], b[2])), *b[3:10], tuple(Source(*s) for s in b[10]), b[11])
+        )
+        for b in blocks_raw
+    )
+    return Knowledge(
+        entries=entries,
+        blocks=blocks,
+        dev_ports=tuple(DevPort._make((*d[:4], Source(*d[4]), d[5])) for d in dev_raw),
+        iana=iana,
+        ephemeral=tuple(EphemeralRange._make((*r[:5], Source(*r[5]))) for r in ephemeral_raw),
+        port_ranges=tuple(PortRangeDef(*r) for r in ranges_raw),
+        examples=examples,
+    )
+
+
+def _read_cache(path: str, key_text: str) -> Knowledge | None:
     try:
-        with path.open("rb") as fh:
-            kb = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-    return kb if isinstance(kb, Knowledge) else None
+        with open(path, "rb") as fh:
+            stored = marshal.loads(fh.read())
+        if not isinstance(stored, tuple) or len(stored) != 2 or stored[0] != key_text:
+            return None
+        return _from_plain(stored[1])
+    except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return None  # unreadable, truncated, or written by another version: rebuild it
 
 
-def _write_cache(path: Path, kb: Knowledge) -> None:
+def _write_cache(path: str, key_text: str, kb: Knowledge) -> None:
     # The cache is an optimisation: a read-only or full disk must not stop the bot from answering.
+    import contextlib
+    import tempfile
+
+    folder = os.path.dirname(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as fh:
-            pickle.dump(kb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, prefix="kb-", suffix=".tmp", delete=False) as fh:
+            try:
+                fh.write(marshal.dumps((key_text, _plain(kb))))
+            except BaseException:
+                fh.close()
+                os.unlink(fh.name)
+                raise
         os.replace(fh.name, path)
-        for stale in path.parent.glob("kb-*.pickle"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, TypeError):
+        for stale in os.listdir(folder):
+            if stale.startswith("kb-") and os.path.join(folder, stale) != path:
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, stale))
+    except (OSError, ValueError):
         pass
 
 
@@ -128,6 +251,8 @@ def _read_yaml(path: Path, root: Path) -> Any:
 
 def build_knowledge(root: Path) -> Knowledge:
     """Parse and validate every knowledge file under `root`, with all cross-checks."""
+    from bot.kb.schema import parse_block, parse_dev_port, parse_entry, parse_port_ranges
+
     if not root.is_dir():
         raise KnowledgeError(str(root), None, "the knowledge folder does not exist")
     entries: dict[str, Entry] = {}
@@ -174,6 +299,8 @@ def _cross_check(
     port_ranges: tuple[Any, ...],
 ) -> None:
     """Collisions and dangling references are errors: a matcher must never have two owners."""
+    from collections import Counter
+
     owners: dict[tuple[str, str], Entry] = {}
     for entry in entries.values():
         keys = [("alias", a) for a in entry.aliases]
@@ -213,6 +340,9 @@ def _cross_check(
 
 def _load_iana(path: Path) -> dict[int, str]:
     """Index the IANA registry by port: one packed string of registrations per port."""
+    import csv
+    import io
+
     if not path.exists():
         raise KnowledgeError(IANA_CSV, None, "the IANA port registry is missing")
     by_port: dict[int, list[str]] = {}
@@ -239,8 +369,7 @@ def _load_iana(path: Path) -> dict[int, str]:
     return {port: "\n".join(lines) for port, lines in by_port.items()}
 
 
-@dataclass(frozen=True)
-class KnowledgeReport:
+class KnowledgeReport(NamedTuple):
     """What `netexplain kb check` reports."""
 
     root: Path
@@ -249,6 +378,8 @@ class KnowledgeReport:
 
 def check_knowledge(root: Path | None = None) -> KnowledgeReport:
     """Validate everything without the cache and count what is there."""
+    from collections import Counter
+
     root = (root or knowledge_dir()).resolve()
     kb = build_knowledge(root)
     kinds = Counter(e.kind for e in kb.entries.values())

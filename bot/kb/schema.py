@@ -22,6 +22,7 @@ from bot.core.knowledge import (
     Source,
 )
 from bot.core.model import OS_IDS, AddressCategory, OsId
+from bot.kb.errors import KnowledgeError
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SYMBOL_RE = re.compile(r"^E[A-Z_]+$")
@@ -42,17 +43,6 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
         | {"sources", "kind"}
     ),
 }
-
-
-class KnowledgeError(Exception):
-    """A knowledge file that does not validate: which file, which entry, and why."""
-
-    def __init__(self, file: str, entry: str | None, reason: str) -> None:
-        self.file = file
-        self.entry = entry
-        self.reason = reason
-        where = f"{file}: {entry}" if entry else file
-        super().__init__(f"{where}: {reason}")
 
 
 class _Checker:

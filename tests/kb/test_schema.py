@@ -4,6 +4,7 @@ every entry cites a primary source, the cache is safe, and the seed article's co
 
 from __future__ import annotations
 
+import marshal
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -241,7 +242,7 @@ def test_a_second_load_is_the_memoised_object(kb_copy: Path, cache_home: Path) -
 
 def test_the_cache_is_written_under_xdg_cache_home(kb_copy: Path, cache_home: Path) -> None:
     load_knowledge(kb_copy)
-    assert [p.name for p in (cache_home / "netexplain").iterdir()] == [f"kb-{fingerprint(kb_copy)}.pickle"]
+    assert [p.name for p in (cache_home / "netexplain").iterdir()] == [f"kb-{fingerprint(kb_copy)}.marshal"]
 
 
 def test_without_the_cache_nothing_is_written(kb_copy: Path, cache_home: Path) -> None:
@@ -251,10 +252,13 @@ def test_without_the_cache_nothing_is_written(kb_copy: Path, cache_home: Path) -
 
 def test_a_cached_load_answers_like_a_fresh_build(kb_copy: Path, cache_home: Path) -> None:
     load_knowledge(kb_copy)
-    cached = load_knowledge(kb_copy, reload=True)  # from the pickle
+    cached = load_knowledge(kb_copy, reload=True)  # from the cache file
     fresh = build_knowledge(kb_copy)
     query = "connect ECONNREFUSED ::1:5432 what is an ephemeral port?"
     assert explain(query, cached).to_json() == explain(query, fresh).to_json()
+    for field in ("entries", "blocks", "dev_ports", "iana", "ephemeral", "port_ranges", "examples"):
+        assert getattr(cached, field) == getattr(fresh, field), field
+    assert cached.alias_index == fresh.alias_index and cached.trigger_words == fresh.trigger_words
 
 
 def test_editing_a_file_changes_the_fingerprint_and_the_answer(kb_copy: Path, cache_home: Path) -> None:
@@ -265,24 +269,37 @@ def test_editing_a_file_changes_the_fingerprint_and_the_answer(kb_copy: Path, ca
     second = load_knowledge(kb_copy)
     assert second is not first
     assert second.entries["nat"].title == "NAT, edited"
-    assert len(list((cache_home / "netexplain").glob("kb-*.pickle"))) == 1  # the stale one is gone
+    assert len(list((cache_home / "netexplain").glob("kb-*"))) == 1  # the stale one is gone
 
 
-def test_a_corrupt_cache_file_is_ignored(kb_copy: Path, cache_home: Path) -> None:
+def test_a_corrupt_cache_file_is_ignored_and_rewritten(kb_copy: Path, cache_home: Path) -> None:
     load_knowledge(kb_copy)
-    cache_file = cache_home / "netexplain" / f"kb-{fingerprint(kb_copy)}.pickle"
-    cache_file.write_bytes(b"\x80\x05not a pickle at all")
+    cache_file = cache_home / "netexplain" / f"kb-{fingerprint(kb_copy)}.marshal"
+    corrupt = b"\xa9\x02not marshal data at all"
+    cache_file.write_bytes(corrupt)
     kb = load_knowledge(kb_copy, reload=True)
     assert isinstance(kb, Knowledge)
     assert "nat" in kb.entries
-    assert cache_file.read_bytes()[:2] == b"\x80\x05" and len(cache_file.read_bytes()) > 1000
+    assert cache_file.read_bytes() != corrupt and len(cache_file.read_bytes()) > 1000
 
 
 def test_a_cache_holding_something_else_is_ignored(kb_copy: Path, cache_home: Path) -> None:
     load_knowledge(kb_copy)
-    cache_file = cache_home / "netexplain" / f"kb-{fingerprint(kb_copy)}.pickle"
-    cache_file.write_bytes(b"\x80\x04K\x01.")  # a pickled int
+    cache_file = cache_home / "netexplain" / f"kb-{fingerprint(kb_copy)}.marshal"
+    cache_file.write_bytes(marshal.dumps(1))
     assert isinstance(load_knowledge(kb_copy, reload=True), Knowledge)
+
+
+def test_a_cache_written_for_other_files_is_not_used(kb_copy: Path, cache_home: Path) -> None:
+    # The file name is a short digest; the data inside names exactly what it was built from.
+    load_knowledge(kb_copy)
+    cache_file = cache_home / "netexplain" / f"kb-{fingerprint(kb_copy)}.marshal"
+    key_text, plain = marshal.loads(cache_file.read_bytes())
+    entries = tuple((e[0], e[1], "Edited elsewhere", *e[3:]) if e[0] == "nat" else e for e in plain[0])
+    cache_file.write_bytes(marshal.dumps((key_text + "\nother.yaml:1:1", (entries, *plain[1:]))))
+    assert load_knowledge(kb_copy, reload=True).entries["nat"].title != "Edited elsewhere"
+    cache_file.write_bytes(marshal.dumps((key_text, (entries, *plain[1:]))))
+    assert load_knowledge(kb_copy, reload=True).entries["nat"].title == "Edited elsewhere"
 
 
 def test_an_unwritable_cache_does_not_stop_loading(
