@@ -52,6 +52,8 @@ def _candidate_queries(entry: Entry, kb: Knowledge) -> list[str]:
     candidates += [f"port {dp.port}" for dp in kb.dev_ports if dp.entry == entry.id]
     candidates += [f"port {pr.first}" for pr in kb.port_ranges if pr.entry == entry.id]
     candidates += [f"port {p}" for p in entry.ports]
+    # A program is recognised by its banner on the same line as an address (its start-up line).
+    candidates += [f"{b} http://127.0.0.1:{p}" for b in entry.banners for p in entry.ports or (8080,)]
     return list(dict.fromkeys(c for c in candidates if c and len(c) <= MAX_QUERY))
 
 
