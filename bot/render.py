@@ -371,14 +371,17 @@ class AnswerView(discord.ui.View):
         os: str | None = None,
         timeout: float | None = 600.0,
         deletable: bool = True,
+        rendered: Rendered | None = None,
     ) -> None:
+        """`rendered`: the `render_explanation(explanation, os=os)` being sent, if already made."""
         super().__init__(timeout=timeout)
         self.explanation = explanation
         self.asker_id = asker_id
         self.os = os
         self.message: discord.Message | discord.InteractionMessage | None = None
         self._asker_only: set[str] = set()
-        rendered = render_explanation(explanation, os=os)
+        if rendered is None:
+            rendered = render_explanation(explanation, os=os)
         token = secrets.token_hex(4)  # unique ids: views on different messages never collide
         for system in rendered.systems:
             button: discord.ui.Button[AnswerView] = discord.ui.Button(

@@ -60,8 +60,9 @@ def build_reply(
         return [render_help(note=note)], None
     if style == "compact":
         return render_compact(explanation).embeds, None
-    view = AnswerView(explanation, asker_id=asker_id)
-    return render_explanation(explanation).embeds, view if view.has_buttons else None
+    rendered = render_explanation(explanation)
+    view = AnswerView(explanation, asker_id=asker_id, rendered=rendered)
+    return rendered.embeds, view if view.has_buttons else None
 
 
 async def reply_to(

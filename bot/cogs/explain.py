@@ -24,6 +24,7 @@ from bot.cogs._answering import (
     reply_to,
     strip_mentions_of,
 )
+from bot.core.model import Explanation
 from bot.render import AnswerView, render_explanation, render_help, truncate
 
 if TYPE_CHECKING:
@@ -70,24 +71,26 @@ class Explain(commands.Cog):
         # raw_mentions, not role mentions or @everyone: only a real mention of the bot is a question.
         return me.id in message.raw_mentions
 
-    async def _question_text(self, message: discord.Message) -> tuple[str, str | None]:
-        """(text to explain, note for the help): the message itself, or the message it replies to."""
+    async def _question(self, message: discord.Message) -> tuple[str, Explanation, str | None]:
+        """(text, its explanation, note for the help): the message itself, or the message it replies to.
+
+        The core runs once per text: the explanation of the asker's own words decides and is reused.
+        """
         assert self.bot.user is not None
         own = strip_mentions_of(message.content, self.bot.user.id)
+        explained = explain_text(self.bot, own)
         reference = message.reference
-        if reference is None or reference.message_id is None:
-            return own, None
-        if own and explain_text(self.bot, own).found_anything:
-            return own, None  # the asker asked about their own text; the reply is just context
+        if reference is None or reference.message_id is None or (own and explained.found_anything):
+            return own, explained, None  # with findings of their own, the reply is just context
         target = reference.resolved if isinstance(reference.resolved, discord.Message) else None
         if target is None:
             try:
                 target = await message.channel.fetch_message(reference.message_id)
             except discord.HTTPException:
-                return own, CANNOT_SEE_REPLY
+                return own, explained, CANNOT_SEE_REPLY
         if not target.content:
-            return own, CANNOT_SEE_REPLY  # message-content intent off and the target didn't mention us
-        return target.content, None
+            return own, explained, CANNOT_SEE_REPLY  # no message-content intent, and no mention of us
+        return target.content, explain_text(self.bot, target.content), None
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -95,8 +98,7 @@ class Explain(commands.Cog):
         received = time.perf_counter()
         if not self._addressed_to_us(message):
             return
-        text, note = await self._question_text(message)
-        explanation = explain_text(self.bot, text)
+        text, explanation, note = await self._question(message)
         await reply_to(
             self.bot,
             message,
@@ -116,13 +118,17 @@ class Explain(commands.Cog):
         if link is None:
             return
         message = payload.message
+        explanation: Explanation | None = None
         if link.style in ("compact", "watched"):
             text = message.content
-        elif not self._addressed_to_us(message):
-            text = ""  # the mention was edited out: the question is withdrawn
+            if text:
+                explanation = explain_text(self.bot, text, passive=link.style == "compact")
+        elif self._addressed_to_us(message):
+            text, explanation, _ = await self._question(message)
+            if not text:
+                explanation = None
         else:
-            text, _ = await self._question_text(message)
-        explanation = explain_text(self.bot, text) if text else None
+            text = ""  # the mention was edited out: the question is withdrawn
         await follow_edit(self.bot, link, explanation, text)
 
     @commands.Cog.listener()
@@ -181,8 +187,9 @@ class Explain(commands.Cog):
             await interaction.response.send_message(embed=render_help(), ephemeral=True)
             announce_answer(self.bot, entry_point, explanation, received)
             return
-        view = AnswerView(explanation, asker_id=interaction.user.id, deletable=not private)
-        embeds = render_explanation(explanation).embeds
+        rendered = render_explanation(explanation)
+        embeds = rendered.embeds
+        view = AnswerView(explanation, asker_id=interaction.user.id, deletable=not private, rendered=rendered)
         if view.has_buttons:
             response = await interaction.response.send_message(embeds=embeds, view=view, ephemeral=private)
             if isinstance(response.resource, discord.InteractionMessage):
