@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +38,18 @@ def bot_env(
 
 
 class BotProcess:
-    """`python -m bot.cli run` (or another subcommand) with its output collected line by line."""
+    """`python -m bot.cli run` (or another subcommand) with its output collected line by line.
 
-    def __init__(self, env: dict[str, str], *, command: str = "run") -> None:
+    `argv` replaces `-m bot.cli <command>` with other arguments to the same Python (the benchmark's bare
+    discord.py client is `-c <source>`).
+    """
+
+    def __init__(
+        self, env: dict[str, str], *, command: str = "run", argv: Sequence[str] | None = None
+    ) -> None:
         self.env = env
         self.command = command
+        self.argv = list(argv) if argv is not None else ["-m", "bot.cli", command]
         self.proc: asyncio.subprocess.Process | None = None
         self.lines: list[str] = []
         self._reader: asyncio.Task[None] | None = None
@@ -51,9 +59,7 @@ class BotProcess:
         """Start the bot (does not wait for it to be ready)."""
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "bot.cli",
-            self.command,
+            *self.argv,
             cwd=REPO,
             env=self.env,
             stdin=asyncio.subprocess.DEVNULL,
@@ -68,6 +74,12 @@ class BotProcess:
         while line := await self.proc.stdout.readline():
             self.lines.append(line.decode(errors="replace").rstrip("\n"))
             self._new_line.set()
+
+    @property
+    def pid(self) -> int:
+        """The process id (once started)."""
+        assert self.proc is not None, "start() first"
+        return self.proc.pid
 
     @property
     def output(self) -> str:
