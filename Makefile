@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	@bash tests/deploy/ensure-postgres.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
