@@ -1,0 +1,71 @@
+"""Headless Chromium (Debian's `chromium`, driven by Playwright) against a running playground.
+
+`make test` installs chromium where it can (root and apt-get); elsewhere these tests are skipped with
+the reason. Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.playground.process import PlaygroundProcess
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (or CHROMIUM_PATH), if installed."""
+    candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    return candidate if os.path.exists(candidate) else None
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the whole session."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (it is in the dev extra: pip install -e '.[dev]')")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (make test does it as root)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def playground() -> Iterator[PlaygroundProcess]:
+    """`python -m bot.playground` as a user runs it, with the bot online."""
+    pg = PlaygroundProcess("--port", "0")
+    try:
+        pg.start()
+        pg.wait_online()
+        yield pg
+    finally:
+        code = pg.stop()
+        assert code == 0, pg.output
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    """Where screenshots go (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
