@@ -29,6 +29,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	@bash tests/deploy/ensure-postgres.sh
+	@bash tests/browser/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
