@@ -494,8 +494,8 @@ class Playground:
 
     # -- acting as you
 
-    def _channel(self, channel_id: Any) -> str:
-        channel_id = str(channel_id)
+    def _channel(self, raw: Any) -> str:
+        channel_id = str(raw)
         if channel_id not in (self.general_id, self.watched_id, self.dm_id):
             raise UserError("There is no such channel in the playground.")
         return channel_id
@@ -574,6 +574,7 @@ class Playground:
     def _leaf(self, path: Any) -> dict[str, Any]:
         if not isinstance(path, list) or not all(isinstance(p, str) for p in path):
             raise UserError("Pick a command from the list.")
+        leaf: dict[str, Any]
         for leaf in self.commands_json()["slash"]:
             if leaf["path"] == path:
                 return leaf
@@ -644,7 +645,7 @@ class Playground:
 
     async def _message_command(self, request: web.Request) -> web.Response:
         body = await _json_body(request)
-        name = body.get("name")
+        name = str(body.get("name"))
         if name not in self.commands_json()["message"]:
             raise UserError("There is no such app for messages.")
         message = self._message(str(body.get("message_id")))
