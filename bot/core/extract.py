@@ -224,19 +224,77 @@ class Candidate(NamedTuple):
     invalid: str | None = None
 
 
-_SPACE_OUT = str.maketrans({c: " " for c in ",.?!;()[]{}\"'`*_~<>|=+&#"})
+# -- the prefilter ------------------------------------------------------------------------------------
+# `may_contain_findings` must never rule out a text in which `extract` finds something (a property test
+# checks this), so each rule below names the patterns it stands for.
+
+# A line as bytes, lower-cased, with every byte that cannot be part of a word (as `WORD_RE` sees words)
+# turned into a space: `split()` then gives the words, and a dotted word is kept whole.
+_WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_."
+_ASCII_WORDS = bytes(c + 32 if 65 <= c <= 90 else c if c in _WORD_BYTES else 32 for c in range(256))
+_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+_WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
+# With a digit on the line, a word that may start a bare port (`_PORT_CONTEXT_RE`): "-p 8080",
+# "--publish 8080", "listening on 3000", "ssh 22", "https 443" ("port", "PORT=" and "--port" are
+# caught by the substring "port").
+_PORT_WORDS = frozenset(
+    b"p publish listen listening http https ssh ftp sftp smtp smtps imap imaps dns rdp vnc telnet".split()
+)
+# Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
+# `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
+_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name")
+# Characters that case-insensitive patterns (and `str.lower`) match to ASCII letters: Turkish dotted
+# and dotless i, the long s and the Kelvin sign.
+_CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 
 def may_contain_findings(text: str, kb: Knowledge) -> bool:
-    """A cheap test that rules out most ordinary chatter: no colon, no dotted digits, no known word."""
-    if ":" in text or "/" in text or "[" in text or "端口" in text:
+    """A cheap test that rules out most ordinary chatter: False only when `extract` would find nothing.
+
+    Colons, slashes and brackets (URLs, endpoints, IPv6, `curl: (7)`) always pass; digits pass with a
+    dot (IPv4), "port", an error-code word or a port word; otherwise a line passes only with one of the
+    knowledge base's words (terms, error messages, error symbols) or a host-naming phrase.
+    """
+    if ":" in text or "/" in text or "[" in text:
         return True
-    lowered = text.lower()
-    if "port" in lowered or ("E" in text and _ERROR_SYMBOL_RE.search(text)):
+    if text.isascii():
+        lowered = text.lower()
+        data = lowered.encode("ascii")
+    else:
+        if "端口" in text:  # "8000端口"
+            return True
+        # Words as `extract` reads them (from `str.lower`), and as case-insensitive patterns match.
+        lowered = f"{text.lower()}\n{text.translate(_CASE_TWINS).lower()}"
+        data = lowered.encode("ascii", "replace")
+    # (`in` on str, not bytes: bytes' `in` first tries the argument as an integer, which costs more)
+    if (
+        "." in lowered  # an IPv4 address (`_IPV4_RE`)
+        or "port" in lowered  # `_PORT_CONTEXT_RE` and the port phrases of `_PAIR_RES`
+        or "error" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
+        or "errno" in lowered
+        or "code" in lowered
+        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
+    ) and _has_digit(text):
         return True
-    if "." in text and any(c.isdigit() for c in text):
+    if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
         return True
-    return not kb.trigger_words.isdisjoint(lowered.translate(_SPACE_OUT).replace("-", " ").split())
+    if "translate host name" in lowered:
+        return True
+    words = data.translate(_ASCII_WORDS).split()
+    if not _PORT_WORDS.isdisjoint(words) and _has_digit(text):
+        return True
+    if "." in lowered:
+        # `WORD_RE` reads "node.js" as one word and extraction also looks at its parts.
+        for word in [w for w in words if b"." in w]:
+            words += _WORD_BYTES_RE.findall(word)
+            words += word.split(b".")
+    return not kb.prefilter_words.isdisjoint(words)
+
+
+def _has_digit(text: str) -> bool:
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, _NOT_DIGITS))
+    return any(c.isdigit() for c in text)  # `\d` matches every script's digits
 
 
 class _Spans:

@@ -202,6 +202,12 @@ class Knowledge:
             for tokens in (alias_tokens(p) for p in (*self.aliases, *self.error_messages))
             if tokens
         )
+        # The same words as bytes, with the error symbols as words ("econnrefused", "wsaeconnrefused"):
+        # what `may_contain_findings` looks for in a lower-cased line.
+        symbols = [s.lower() for s in self.error_symbols]
+        self.prefilter_words = frozenset(
+            w.encode("ascii") for w in (*self.trigger_words, *symbols, *(f"wsa{s}" for s in symbols))
+        )
 
     # -- lookups -------------------------------------------------------------------------------
     def block_for(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> AddressBlock | None:

@@ -18,10 +18,10 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.core import classify_address, explain
+from bot.core import classify_address, explain, find, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Explanation
-from bot.kb import knowledge_dir
+from bot.kb import knowledge_dir, load_knowledge
 
 REGISTRY_CSV = Path(__file__).resolve().parent.parent / "data" / "special-purpose-registry.csv"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -91,6 +91,44 @@ def test_passive_mode_only_skips_texts_with_no_findings(text: str, kb: Knowledge
     passive = explain(text, kb, passive=True)
     if passive.findings:
         assert passive.findings == explain(text, kb).findings
+
+
+# The prefilter may let chatter through, but must never rule out a text with findings: the scan and
+# the watching bot would silently miss it.
+_KB_PHRASES = sorted(
+    {*load_knowledge().aliases, *load_knowledge().error_messages, *load_knowledge().error_symbols}
+)
+PREFILTER_PIECES = st.sampled_from(
+    [
+        "-p ", "--publish ", "listening on ", "ssh ", "https ", "dns ", "(10061)", "error", "Errno ",
+        "code ", "os error ", "lookup ", " on ", "getaddrinfo ", "could not translate host name ",
+        "node.js", "so_reuseaddr", "WSA", "localhost", "LOCALHOST", "3", "22", "8080", "10061", ".", "..",
+        " ", "-", "_", "@", "(", ")", "'", '"', "\n", "=", ",", "ſ", "\u212a", "İ", "ı", "٣", "１", "端口",
+    ]
+)  # fmt: skip
+PREFILTER_TEXT = st.lists(
+    PIECES | PREFILTER_PIECES | st.sampled_from(_KB_PHRASES) | st.text(max_size=3), max_size=25
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=PREFILTER_TEXT)
+@example(text="ssh 22")
+@example(text="run it with -p 3000")
+@example(text="WSAECONNREFUSED (10061)")
+@example(text="errorcode 10061")
+@example(text="@socket")
+@example(text="LOCALHOſT")
+def test_the_prefilter_never_rules_out_a_text_with_findings(text: str, kb: Knowledge) -> None:
+    if not may_contain_findings(text, kb):
+        assert find(text, kb) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["lol yeah that's what I thought", "the meeting moved to 3pm", "version 2 is so much faster"]
+)
+def test_the_prefilter_rules_out_ordinary_chatter(text: str, kb: Knowledge) -> None:
+    assert not may_contain_findings(text, kb)
 
 
 ADVERSARIAL = {
