@@ -364,6 +364,13 @@ class ShardedNetexplainBot(NetexplainBot, commands.AutoShardedBot):
     def shard_count_here(self) -> int:
         return len(self.shard_ids or ()) or 1
 
+    async def close(self) -> None:
+        # discord.py's AutoShardedClient.close() assumes connect() ran (it creates the event queue there);
+        # a start-up failure before connecting (a rejected token) must still close cleanly.
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            self._AutoShardedClient__queue: asyncio.PriorityQueue[Any] = asyncio.PriorityQueue()
+        await super().close()
+
     def gateway_connected(self) -> bool:
         shards = self.shards
         return (

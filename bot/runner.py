@@ -46,6 +46,7 @@ def setup_logging(config: Config) -> None:
     logs.setup_logging(config)
     if config.log_level != "DEBUG":
         logging.getLogger("discord.client").addFilter(_QuietReconnects())
+        logging.getLogger("discord.shard").addFilter(_QuietReconnects())
 
 
 def _api_base(config: Config) -> str:
@@ -86,8 +87,10 @@ def _is_explained(exc: BaseException) -> bool:
 class _QuietReconnects(logging.Filter):
     """discord.py logs every reconnect attempt with a full traceback; one line is enough below DEBUG."""
 
+    _RETRIES = ("Attempting a reconnect", "Failed to connect for shard_id")  # Client, AutoShardedClient
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.getMessage().startswith("Attempting a reconnect"):
+        if record.exc_info and record.getMessage().startswith(self._RETRIES):
             exc = record.exc_info[1]
             record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
             record.args = None

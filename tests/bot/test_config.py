@@ -91,3 +91,58 @@ def test_toml_unknown_keys_and_missing_files_are_reported(tmp_path: Path) -> Non
 def test_default_database_lives_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_db_path() == tmp_path / "netexplain" / "netexplain.sqlite3"
+
+
+def test_operations_settings_are_read() -> None:
+    config = load_config(
+        {
+            "NETEXPLAIN_LOG_FORMAT": "JSON",
+            "NETEXPLAIN_HEALTH_HOST": "0.0.0.0",
+            "NETEXPLAIN_HEALTH_PORT": "9102",
+            "NETEXPLAIN_SHARDS": "4-7/16",
+            "NETEXPLAIN_SHUTDOWN_TIMEOUT": "2.5",
+        }
+    )
+    assert config.log_format == "json"
+    assert (config.health_host, config.health_port) == ("0.0.0.0", 9102)
+    assert config.shards is not None and config.shards.ids == [4, 5, 6, 7] and config.shards.count == 16
+    assert config.shutdown_timeout == 2.5
+    defaults = load_config({})
+    assert defaults.health_port is None and defaults.health_host == "127.0.0.1"
+    assert defaults.shards is None and defaults.log_format == "text"
+
+
+def test_one_shard_and_discords_guild_rule() -> None:
+    shards = load_config({"NETEXPLAIN_SHARDS": "3/4"}).shards
+    assert shards is not None and shards.ids == [3] and str(shards) == "3-3/4"
+    guild = (123456789 << 22) | 77  # shard = (id >> 22) % count
+    assert shards.owns_guild(guild) == (123456789 % 4 == 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NETEXPLAIN_SHARDS", "0-3"),
+        ("NETEXPLAIN_SHARDS", "4-2/16"),
+        ("NETEXPLAIN_SHARDS", "0-16/16"),
+        ("NETEXPLAIN_SHARDS", "0/0"),
+        ("NETEXPLAIN_HEALTH_PORT", "0"),
+        ("NETEXPLAIN_HEALTH_PORT", "http"),
+        ("NETEXPLAIN_HEALTH_PORT", "70000"),
+        ("NETEXPLAIN_LOG_FORMAT", "xml"),
+        ("NETEXPLAIN_SHUTDOWN_TIMEOUT", "-3"),
+    ],
+)
+def test_a_bad_operations_value_is_one_sentence(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config({name: value})
+    message = str(info.value)
+    assert message.startswith(name) and message.endswith(".") and "\n" not in message
+
+
+def test_a_postgresql_url_is_secret_and_logged_without_its_password() -> None:
+    config = load_config({"NETEXPLAIN_DB": "postgresql://bot:hunter2-pw@db.internal:5433/netexplain"})
+    assert config.uses_postgres
+    assert "hunter2-pw" not in repr(config)
+    assert config.database_label == "postgresql://bot@db.internal:5433/netexplain"
+    assert not load_config({"NETEXPLAIN_DB": "/tmp/x.sqlite3"}).uses_postgres

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -60,4 +61,16 @@ async def test_invalid_values_are_refused(tmp_path: Path) -> None:
         await store.set_watch_mode(1, "shout")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         await store.set_cooldown(1, -1)
+    await store.close()
+
+
+async def test_the_health_check_writes_nothing_and_fails_when_writes_would(tmp_path: Path) -> None:
+    store = await SQLiteSettingsStore(tmp_path / "s.sqlite3").open()
+    await store.set_watch_mode(1, "reply")
+    await store.check_writable()
+    assert await store.get(1) == GuildSettings(1, "reply")
+    assert store._conn is not None
+    store._conn.execute("PRAGMA query_only = ON")  # what a read-only file or mount looks like to SQLite
+    with pytest.raises(sqlite3.OperationalError):
+        await store.check_writable()
     await store.close()

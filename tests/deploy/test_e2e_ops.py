@@ -225,3 +225,34 @@ async def test_two_processes_split_the_shards_and_share_settings_in_postgresql(
             assert metric(samples, "netexplain_answers_total", entry_point="watch_reply") == 2
         finally:
             assert await both.stop() == 0
+
+
+async def test_sharded_start_up_failures_are_one_sentence(tmp_path: Path) -> None:
+    async with LoopbackDiscord(shard_count=2) as server:
+        env = bot_env(
+            server,
+            tmp_path / "s.sqlite3",
+            message_content=False,
+            DISCORD_TOKEN="wrong",
+            NETEXPLAIN_SHARDS="0-1/2",
+        )
+        rejected = await BotProcess(env).start()
+        assert await rejected.wait() != 0
+        dead = free_port()
+        env = bot_env(
+            server,
+            tmp_path / "s.sqlite3",
+            message_content=False,
+            NETEXPLAIN_SHARDS="0-1/2",
+            NETEXPLAIN_GATEWAY_URL=f"ws://127.0.0.1:{dead}/gateway",
+            NETEXPLAIN_CONNECT_TIMEOUT="3",
+        )
+        unreachable = await BotProcess(env).start()
+        assert await unreachable.wait() != 0
+    for bot, words in (
+        (rejected, "rejected the token"),
+        (unreachable, "Could not connect to the Discord gateway"),
+    ):
+        assert "Traceback" not in bot.output, bot.output
+        lines = [line for line in bot.lines if line.startswith("netexplain: ")]
+        assert len(lines) == 1 and words in lines[0], bot.output
