@@ -338,7 +338,8 @@ class Playground:
         slash: list[dict[str, Any]] = []
         for cmd in synced:
             if int(cmd.get("type", CHAT_INPUT)) == CHAT_INPUT:
-                in_dms = CONTEXT_DM in (cmd.get("contexts") or [0, 1, 2])
+                contexts = cmd.get("contexts")
+                in_dms = CONTEXT_DM in contexts if contexts is not None else cmd.get("dm_permission", True)
                 slash += [{**leaf, "dm": in_dms} for leaf in _leaves([cmd["name"]], cmd)]
         menus = [c["name"] for c in synced if int(c.get("type", CHAT_INPUT)) == MESSAGE_COMMAND]
         return {"slash": slash, "message": menus}
@@ -364,6 +365,7 @@ class Playground:
             "guild": {"id": self.guild_id, "name": guild["name"], "channels": channels},
             "dm": {"id": self.dm_id, "name": srv.bot_user["username"]},
             "users": users,
+            "members": [uid for uid in (self.you_id, self.other_id, srv.bot_user["id"])],
             "messages": messages,
             "commands": self.commands_json(),
             "bot_status": {"status": self.bot_status, "detail": self.bot_detail},

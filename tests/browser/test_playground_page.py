@@ -95,6 +95,9 @@ def test_a_question_mentioning_the_bot_gets_an_embed_drawn_like_discord(page: An
 
 def test_an_answer_button_shows_that_systems_commands(page: Any) -> None:
     answer = last_bot_message(page)
+    # discord.py attaches the buttons' handlers once it has read the reply to its own send; a click in
+    # the first milliseconds would go unanswered (on Discord too, but no person clicks that fast).
+    page.wait_for_timeout(500)
     answer.locator("button.component", has_text="Linux").click()
     wait_for_field(page, "#messages", "(Linux)")
     linux = last_bot_message(page).locator("button.component", has_text="Linux")

@@ -6,7 +6,7 @@ const MAGNIFIER = "\u{1F50E}";
 const TYPING_MS = 10000;
 
 const S = {
-  you: null, bot: null, guild: null, dm: null, users: {}, messages: new Map(), commands: { slash: [], message: [] },
+  you: null, bot: null, guild: null, dm: null, users: {}, members: [], messages: new Map(), commands: { slash: [], message: [] },
   channel: null, view: "chat", botStatus: { status: "starting", detail: "" }, messageContent: true,
   knowledge: null, unread: new Set(), typing: new Map(),
   replyTo: null, editing: null,
@@ -551,8 +551,8 @@ function onComposerInput() {
   const at = text.slice(0, input.selectionStart).match(/(?:^|\s)@([\w.-]*)$/);
   if (at && S.channel !== S.dm.id) {
     const needle = at[1].toLowerCase();
-    const items = Object.entries(S.users).filter(([id, u]) => u.name.toLowerCase().startsWith(needle) && (id === S.bot.id || !u.bot) && id !== S.you && !u.name.endsWith(" owner"))
-      .map(([id, u]) => ({ label: u.name, desc: u.bot ? "App" : "", value: u.name }));
+    const items = S.members.filter((id) => id !== S.you && userName(id).toLowerCase().startsWith(needle))
+      .map((id) => ({ label: userName(id), desc: S.users[id].bot ? "App" : "", value: userName(id) }));
     showSuggestions("mention", "Members", items);
     return;
   }
@@ -788,7 +788,7 @@ async function reloadKnowledge() {
 function handle(ev) {
   switch (ev.type) {
     case "hello": {
-      Object.assign(S, { you: ev.you, bot: ev.bot, guild: ev.guild, dm: ev.dm, users: ev.users, commands: ev.commands,
+      Object.assign(S, { you: ev.you, bot: ev.bot, guild: ev.guild, dm: ev.dm, users: ev.users, members: ev.members, commands: ev.commands,
         botStatus: ev.bot_status, messageContent: ev.message_content, knowledge: ev.knowledge });
       S.messages = new Map(ev.messages.map((m) => [m.id, m]));
       if (!S.channel) S.channel = ev.guild.channels[0].id;
