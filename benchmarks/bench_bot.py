@@ -226,14 +226,25 @@ class Driver:
         return samples
 
 
-async def configure_netexplain(server: CountingLoopback, admin: str, channel: str, cooldown: int) -> None:
-    for options in (
-        {"name": "watch", "type": 1, "options": [{"name": "mode", "type": 3, "value": "reply"}]},
-        {"name": "cooldown", "type": 1, "options": [{"name": "minutes", "type": 4, "value": cooldown}]},
-        {"name": "channels", "type": 2, "options": [{"name": "add", "type": 1, "options": []}]},
-    ):
-        body = await (await server.slash_command(admin, channel, "netexplain", [options])).response()
-        assert body["type"] == 4, body
+async def netexplain_command(
+    server: CountingLoopback, admin: str, channel: str, option: dict[str, Any]
+) -> None:
+    body = await (await server.slash_command(admin, channel, "netexplain", [option])).response()
+    assert body["type"] == 4, body
+
+
+async def set_cooldown(server: CountingLoopback, admin: str, channel: str, minutes: int) -> None:
+    option = {"name": "minutes", "type": 4, "value": minutes}
+    await netexplain_command(server, admin, channel, {"name": "cooldown", "type": 1, "options": [option]})
+
+
+async def configure_netexplain(server: CountingLoopback, admin: str, channel: str) -> None:
+    """Watch the channel in `reply` mode with no cooldown (the mix repeats its corpus messages)."""
+    mode = {"name": "mode", "type": 3, "value": "reply"}
+    await netexplain_command(server, admin, channel, {"name": "watch", "type": 1, "options": [mode]})
+    add = {"name": "add", "type": 1, "options": []}
+    await netexplain_command(server, admin, channel, {"name": "channels", "type": 2, "options": [add]})
+    await set_cooldown(server, admin, channel, 0)
 
 
 class Profiler:
@@ -287,7 +298,7 @@ async def measure(
     try:
         await proc.ready(30)
         if kind == "netexplain":
-            await configure_netexplain(server, world["admin"], world["channel"], 5 if memory else 0)
+            await configure_netexplain(server, world["admin"], world["channel"])
         server.checked_until = server.bot_messages + CHECKED_REPLIES
         driver = Driver(server, world["channel"], world["author"])
         mix = message_mix(args.messages, args.findings, rng, corpus)
@@ -305,6 +316,8 @@ async def measure(
         result.p50 = statistics.median(samples)
         result.p95 = statistics.quantiles(samples, n=20)[-1]
         if memory:
+            if kind == "netexplain":  # every finding is new, so the cooldown table fills up
+                await set_cooldown(server, world["admin"], world["channel"], 5)
             done = 0
             result.rss.append((0, rss_mib(proc.pid)))
             while done < args.memory:

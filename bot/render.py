@@ -15,7 +15,8 @@ import functools
 import logging
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -356,6 +357,85 @@ def render_notice(text: str, *, title: str = "netexplain") -> discord.Embed:
 
 # --------------------------------------------------------------------------- buttons
 
+MAX_LIVE_VIEWS = 1000  # answers whose buttons work at once; each view keeps its explanation in memory
+EXPIRED_BUTTONS = (
+    "These buttons have expired (answers keep them for 10 minutes). "
+    "Mention me, DM me or use `/explain` to get a fresh answer."
+)
+
+
+class LiveViews:
+    """The answer views that are listening, at most `capacity`: the oldest stops first.
+
+    discord.py keeps every view until its timeout, so a burst of answers would otherwise hold a view
+    (and its explanation) per answer for 10 minutes. A click on a view stopped this way, or on any
+    view from before a restart, is told the buttons expired (`knows` is False for it); views that
+    ended normally (timed out, answer deleted) are remembered a while longer, so their last clicks
+    don't get that message.
+    """
+
+    def __init__(self, capacity: int = MAX_LIVE_VIEWS) -> None:
+        self.capacity = capacity
+        self._live: OrderedDict[str, AnswerView] = OrderedDict()
+        self._by_message: dict[int, str] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    @contextlib.contextmanager
+    def sending(self, view: AnswerView | None) -> Iterator[None]:
+        """Around a send of `view`: live before it returns (a click may come first), stopped on failure."""
+        if view is None:
+            yield
+            return
+        self._add(view)
+        try:
+            yield
+        except BaseException:
+            view.stop()
+            raise
+
+    def sent(self, view: AnswerView, message: discord.Message | discord.InteractionMessage) -> None:
+        """The message that carries `view` (for `release` when it is edited or deleted)."""
+        view.message = message
+        if view.token in self._live:
+            self._by_message[message.id] = view.token
+
+    def _add(self, view: AnswerView) -> None:
+        self._live[view.token] = view
+        while len(self._live) > self.capacity:
+            _, oldest = self._live.popitem(last=False)
+            self._forget_message(oldest)
+            oldest.stop()  # no longer live, so `ended` doesn't record it: its clicks hear "expired"
+
+    def release(self, message_id: int) -> None:
+        """Stop the view on a message that is about to be edited or deleted."""
+        view = self._live.get(self._by_message.get(message_id, ""))
+        if view is not None:
+            view.stop()
+
+    def ended(self, view: AnswerView) -> None:
+        """A view stopped or timed out by itself."""
+        if self._live.pop(view.token, None) is None:
+            return
+        self._forget_message(view)
+        self._ended[view.token] = None
+        while len(self._ended) > self.capacity:
+            self._ended.popitem(last=False)
+
+    def knows(self, custom_id: str) -> bool:
+        """Whether a `netexplain:` button belongs to a view that is listening or ended normally."""
+        token = custom_id.rsplit(":", 1)[-1]
+        return token in self._live or token in self._ended
+
+    def _forget_message(self, view: AnswerView) -> None:
+        if view.message is not None and self._by_message.get(view.message.id) == view.token:
+            del self._by_message[view.message.id]
+
+
+LIVE_VIEWS = LiveViews()
+
 
 class AnswerView(discord.ui.View):
     """Buttons under an answer: per-OS commands and Delete (asker only), More (anyone, private reply).
@@ -382,7 +462,7 @@ class AnswerView(discord.ui.View):
         self._asker_only: set[str] = set()
         if rendered is None:
             rendered = render_explanation(explanation, os=os)
-        token = secrets.token_hex(4)  # unique ids: views on different messages never collide
+        self.token = token = secrets.token_hex(4)  # unique ids: views on different messages never collide
         for system in rendered.systems:
             button: discord.ui.Button[AnswerView] = discord.ui.Button(
                 label=OS_LABELS[system],
@@ -412,6 +492,11 @@ class AnswerView(discord.ui.View):
     def has_buttons(self) -> bool:
         """False when the view would be empty (then send no view at all)."""
         return bool(self.children)
+
+    def stop(self) -> None:
+        """Stop listening (and leave the live set)."""
+        super().stop()
+        LIVE_VIEWS.ended(self)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """OS choice and Delete belong to the asker; More is for anyone."""
@@ -457,6 +542,7 @@ class AnswerView(discord.ui.View):
 
     async def on_timeout(self) -> None:
         """Take the buttons off when they stop working, so nobody clicks a dead button."""
+        LIVE_VIEWS.ended(self)
         if self.message is not None:
             # message gone or no longer editable: nothing to clean up
             with contextlib.suppress(discord.HTTPException):

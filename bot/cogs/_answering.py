@@ -13,7 +13,7 @@ import discord
 from bot.cogs._linker import AnswerStyle, Link
 from bot.core import explain
 from bot.core.model import Explanation
-from bot.render import AnswerView, render_compact, render_explanation, render_help
+from bot.render import LIVE_VIEWS, AnswerView, render_compact, render_explanation, render_help
 
 if TYPE_CHECKING:
     from bot.client import NetexplainBot
@@ -83,14 +83,15 @@ async def reply_to(
     """
     embeds, view = build_reply(explanation, asker_id=asker_id, style=style, note=note)
     kwargs: dict[str, object] = {"view": view} if view is not None else {}
-    answer = await question.channel.send(
-        embeds=embeds,
-        reference=question.to_reference(fail_if_not_exists=False),
-        mention_author=False,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    with LIVE_VIEWS.sending(view):
+        answer = await question.channel.send(
+            embeds=embeds,
+            reference=question.to_reference(fail_if_not_exists=False),
+            mention_author=False,
+            **kwargs,  # type: ignore[arg-type]
+        )
     if view is not None:
-        view.message = answer
+        LIVE_VIEWS.sent(view, answer)
     bot.linker.add(Link(question.id, question.channel.id, answer.id, asker_id, style, fingerprint(text)))
     announce_answer(bot, entry_point, explanation, received)
     return answer
@@ -101,6 +102,7 @@ async def follow_edit(bot: NetexplainBot, link: Link, explanation: Explanation |
     if link.fingerprint == fingerprint(text):
         return
     answer = bot.get_partial_messageable(link.channel_id).get_partial_message(link.answer_id)
+    LIVE_VIEWS.release(link.answer_id)  # its buttons belong to the old answer
     keep = explanation is not None and (
         explanation.triggered if link.style == "compact" else explanation.found_anything
     )
@@ -111,12 +113,13 @@ async def follow_edit(bot: NetexplainBot, link: Link, explanation: Explanation |
         return
     embeds, view = build_reply(explanation, asker_id=link.asker_id, style=link.style)
     try:
-        message = await answer.edit(embeds=embeds, view=view)
+        with LIVE_VIEWS.sending(view):
+            message = await answer.edit(embeds=embeds, view=view)
     except discord.NotFound:
         bot.linker.pop(link.question_id)  # someone deleted the answer in the meantime
         return
     if view is not None:
-        view.message = message
+        LIVE_VIEWS.sent(view, message)
     bot.linker.add(
         Link(link.question_id, link.channel_id, link.answer_id, link.asker_id, link.style, fingerprint(text))
     )
@@ -127,6 +130,7 @@ async def delete_answer_of(bot: NetexplainBot, question_id: int) -> None:
     link = bot.linker.pop(question_id)
     if link is None:
         return
+    LIVE_VIEWS.release(link.answer_id)
     answer = bot.get_partial_messageable(link.channel_id).get_partial_message(link.answer_id)
     with contextlib.suppress(discord.NotFound):
         await answer.delete()

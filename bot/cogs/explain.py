@@ -25,7 +25,7 @@ from bot.cogs._answering import (
     strip_mentions_of,
 )
 from bot.core.model import Explanation
-from bot.render import AnswerView, render_explanation, render_help, truncate
+from bot.render import EXPIRED_BUTTONS, LIVE_VIEWS, AnswerView, render_explanation, render_help, truncate
 
 if TYPE_CHECKING:
     from bot.client import NetexplainBot
@@ -144,6 +144,15 @@ class Explain(commands.Cog):
             self.bot.linker.forget_answer(message_id)
             await delete_answer_of(self.bot, message_id)
 
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """A click on buttons nobody listens to any more (evicted, or from before a restart)."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if custom_id.startswith("netexplain:") and not LIVE_VIEWS.knows(custom_id):
+            await interaction.response.send_message(EXPIRED_BUTTONS, ephemeral=True)
+
     # ------------------------------------------------------------------ /explain
 
     @app_commands.command(name="explain", description="Explain an address, port, URL or network error.")
@@ -191,9 +200,12 @@ class Explain(commands.Cog):
         embeds = rendered.embeds
         view = AnswerView(explanation, asker_id=interaction.user.id, deletable=not private, rendered=rendered)
         if view.has_buttons:
-            response = await interaction.response.send_message(embeds=embeds, view=view, ephemeral=private)
+            with LIVE_VIEWS.sending(view):
+                response = await interaction.response.send_message(
+                    embeds=embeds, view=view, ephemeral=private
+                )
             if isinstance(response.resource, discord.InteractionMessage):
-                view.message = response.resource
+                LIVE_VIEWS.sent(view, response.resource)
         else:
             await interaction.response.send_message(embeds=embeds, ephemeral=private)
         announce_answer(self.bot, entry_point, explanation, received)

@@ -1,7 +1,7 @@
-"""The `netexplain_answer` event (the metrics hook): one per answer sent, from every entry point.
+"""The bot in this process against the loopback Discord, for what a subprocess can't show.
 
-The bot runs in this process (so a listener can be attached) against the loopback Discord; everything
-else is the real client: gateway, REST, interactions.
+The `netexplain_answer` event (the metrics hook: one per answer sent, from every entry point) needs a
+listener, and bounded answer buttons need a small bound; everything else is the real client.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from bot.client import NetexplainBot
 from bot.config import Config, Secret
 from bot.core.model import Explanation
 from bot.playground.discord_server import LoopbackDiscord, point_discord_py_at
+from bot.render import EXPIRED_BUTTONS, LIVE_VIEWS
 from bot.store import SQLiteSettingsStore
-from tests.bot.harness import replies_to
+from tests.bot.harness import buttons, replies_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -144,3 +145,29 @@ async def test_watching_announces_unasked_replies_and_clicked_reactions(world: W
     event = await world.next_event()
     assert event.entry_point == "watch_reaction"
     assert any(f.kind == "error" for f in event.explanation.findings)
+
+
+async def test_the_oldest_answers_buttons_expire_first_and_say_so(world: World) -> None:
+    capacity, LIVE_VIEWS.capacity = LIVE_VIEWS.capacity, 1
+    try:
+        first = await world.server.send_message(world.alice, world.general, "port 5432", mention_bot=True)
+        second = await world.server.send_message(world.alice, world.general, "port 6379", mention_bot=True)
+        old, new = [
+            await world.server.wait_for(lambda m=m: replies_to(world.server, m["id"]))
+            for m in (first, second)
+        ]
+        old_delete, new_delete = buttons(old[0])["Delete"], buttons(new[0])["Delete"]
+        await world.server.wait_for(lambda: len(LIVE_VIEWS) == 1 and LIVE_VIEWS.knows(new_delete))
+        assert not LIVE_VIEWS.knows(old_delete)
+        expired = await world.server.click_button(world.alice, old[0]["id"], old_delete)
+        body = await expired.response()
+        assert body["data"]["content"] == EXPIRED_BUTTONS and body["data"]["flags"] & 64
+        assert old[0]["id"] in world.server.messages  # nothing happened to the old answer
+        deleted = await world.server.click_button(world.alice, new[0]["id"], new_delete)
+        await deleted.response()
+        await world.server.wait_for(lambda: new[0]["id"] not in world.server.messages)
+        assert len(LIVE_VIEWS) == 0
+    finally:
+        LIVE_VIEWS.capacity = capacity
+        while not world.events.empty():
+            world.events.get_nowait()
