@@ -36,9 +36,13 @@ def chromium_path() -> str | None:
     return candidate if os.path.exists(candidate) else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session."""
+    """One headless Chromium per module.
+
+    Not per session: Playwright's sync API keeps an event loop marked as running while it is open,
+    which would stop every later asyncio test with "cannot be called from a running event loop".
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
