@@ -858,7 +858,7 @@ async def _serve(args: argparse.Namespace, explicit_host: bool) -> int:
     where = (
         f"Listening on {args.host} as you asked: anyone who can reach it can post as you."
         if explicit_host and args.host not in LOOPBACK_HOSTS
-        else "Listening on 127.0.0.1 only (this machine); --host chooses another address."
+        else f"Listening on {args.host} only (this machine); --host chooses another address."
     )
     print(f"netexplain playground: {playground.url}", flush=True)
     print(f"  {where}", flush=True)
