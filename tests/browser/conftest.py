@@ -60,9 +60,17 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def playground() -> Iterator[PlaygroundProcess]:
-    """`python -m bot.playground` as a user runs it, with the bot online."""
-    pg = PlaygroundProcess("--port", "0")
+def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the knowledge base that a test may break and mend."""
+    copy = tmp_path_factory.mktemp("kb") / "knowledge"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "knowledge", copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def playground(knowledge: Path) -> Iterator[PlaygroundProcess]:
+    """`python -m bot.playground` as a user runs it (on the copied knowledge), with the bot online."""
+    pg = PlaygroundProcess("--port", "0", "--knowledge", str(knowledge))
     try:
         pg.start()
         pg.wait_online()

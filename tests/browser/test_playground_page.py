@@ -104,6 +104,48 @@ def test_an_answer_button_shows_that_systems_commands(page: Any) -> None:
     assert "style-1" in (linux.get_attribute("class") or "")  # the chosen system is highlighted
 
 
+def test_more_shows_the_other_findings_privately_and_delete_removes_the_answer(page: Any) -> None:
+    before = messages(page).count()
+    send(page, "@netexplain connect ECONNREFUSED ::1:5432, then 10.0.0.0/8, 0.0.0.0:8000 and 169.254.169.254")
+    answer = messages(page).nth(before + 1)
+    answer.locator(".embed").first.wait_for()
+    page.wait_for_timeout(500)  # see test_an_answer_button_shows_that_systems_commands
+    more = answer.locator("button.component", has_text="More (")
+    hidden = int(more.inner_text().split("(")[1].rstrip(")"))
+    more.click()
+    private = messages(page).nth(before + 2)
+    private.locator(".embed").first.wait_for()
+    assert "Only you can see this" in private.inner_text()
+    assert private.locator(".embed").count() == hidden
+    answer_id = answer.get_attribute("data-id")
+    answer.locator("button.component", has_text="Delete").click()
+    page.locator(f"#m-{answer_id}").wait_for(state="detached")
+    assert messages(page).nth(before).is_visible()  # the question stays
+
+
+def test_inline_fields_share_a_row_as_on_discord(page: Any) -> None:
+    # The bot sends full-width fields only; the renderer still lays out inline ones as Discord does.
+    boxes = page.evaluate(
+        """() => {
+            const node = renderEmbed({title: "t", color: 0x57f287, footer: {text: "f"}, fields: [
+                {name: "a", value: "1", inline: true}, {name: "b", value: "2", inline: true},
+                {name: "c", value: "3", inline: true}, {name: "d", value: "4", inline: true},
+                {name: "e", value: "5", inline: false}]});
+            document.querySelector("#messages").append(node);
+            const out = [...node.querySelectorAll(".embed-field")].map(f => f.getBoundingClientRect())
+                .map(r => [Math.round(r.left), Math.round(r.top), Math.round(r.width)]);
+            const colour = getComputedStyle(node).borderLeftColor;
+            node.remove();
+            return {fields: out, colour};
+        }"""
+    )
+    (ax, ay, aw), (bx, by, _), (cx, cy, _), (dx, dy, dw), (_, ey, ew) = boxes["fields"]
+    assert ay == by == cy and ax < bx < cx  # three inline fields on one row
+    assert dy > ay and dx == ax and dw > aw  # the fourth starts a row of its own
+    assert ey > dy and ew >= dw  # a field that isn't inline takes the whole row
+    assert boxes["colour"] == "rgb(87, 242, 135)"
+
+
 def test_slash_explain_with_autocomplete(page: Any) -> None:
     before = messages(page).count()
     box = page.locator("#composer-input")
@@ -212,3 +254,27 @@ def test_the_knowledge_preview_shows_an_entry_and_a_typed_text(page: Any) -> Non
     page.wait_for_function("document.querySelector('#kb-meta').textContent.includes('0.0.0.0:8000')")
     assert "0.0.0.0" in page.locator("#kb-preview .embed-title").first.inner_text()
     assert page.locator("#kb-error").is_hidden()
+
+
+def test_a_broken_knowledge_file_shows_file_entry_and_reason(page: Any, knowledge: Path) -> None:
+    # Last: mending the file restarts the bot on it.
+    path = knowledge / "terms" / "localhost.yaml"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("title: localhost\n", ""), encoding="utf-8")
+    try:
+        page.locator("#kb-reload").click()
+        page.locator("#kb-error").wait_for()
+        assert page.locator("#kb-error-file").inner_text() == "terms/localhost.yaml"
+        assert page.locator("#kb-error-entry").inner_text() == "localhost"
+        assert "title" in page.locator("#kb-error-reason").inner_text()
+    finally:
+        path.write_text(
+            original.replace('means "this machine"', 'means "this very computer"'), encoding="utf-8"
+        )
+    page.locator("#kb-reload").click()
+    page.locator("#kb-error").wait_for(state="hidden")
+    page.wait_for_function("document.querySelector('#kb-notice').textContent.includes('restarts')")
+    page.wait_for_function("document.querySelector('#bot-status-text').textContent.includes('online')")
+    page.locator("#kb-filter").fill("localhost")
+    page.locator("#kb-entries button[data-entry=localhost]").click()
+    page.wait_for_function("document.querySelector('#kb-preview').textContent.includes('this very computer')")

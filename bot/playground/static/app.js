@@ -711,18 +711,18 @@ function renderEntryList() {
   }
 }
 
-async function previewEntry(id, os) {
+async function previewEntry(id, os, keepNotice) {
   S.kbSelected = id;
   renderEntryList();
   const res = await kbAct(() => api("POST", "/api/knowledge/preview", { entry: id, os: os || null }));
-  if (res) showPreview(res, { entry: id });
+  if (res) showPreview(res, { entry: id }, keepNotice);
 }
 
-async function previewText(text, os) {
+async function previewText(text, os, keepNotice) {
   S.kbSelected = null;
   renderEntryList();
   const res = await kbAct(() => api("POST", "/api/knowledge/preview", { text, os: os || null }));
-  if (res) showPreview(res, { text });
+  if (res) showPreview(res, { text }, keepNotice);
 }
 
 async function kbAct(fn) {
@@ -747,9 +747,9 @@ function previewButton(c) {
   }
 }
 
-function showPreview(res, source) {
+function showPreview(res, source, keepNotice) {
   S.kbLast = source;
-  kbNotice("", false);
+  if (!keepNotice) kbNotice("", false);
   const meta = $("#kb-meta");
   meta.replaceChildren();
   const over = res.size > res.limit;
@@ -778,8 +778,9 @@ async function reloadKnowledge() {
   if (res.error) { kbNotice("", false); return; }
   kbNotice(`Reloaded ${res.entries.length} entries.` + (res.bot_restarting ? ` ${S.bot.name} restarts on them; the channels answer from the new files in a few seconds.` : " Nothing changed since the bot started."), false);
   if (S.kbLast) {
-    if (S.kbLast.entry && res.entries.some((e) => e.id === S.kbLast.entry)) previewEntry(S.kbLast.entry);
-    else if (S.kbLast.text) previewText(S.kbLast.text);
+    // Show the same preview again, from the reloaded files, under the reload's notice.
+    if (S.kbLast.entry && res.entries.some((e) => e.id === S.kbLast.entry)) previewEntry(S.kbLast.entry, null, true);
+    else if (S.kbLast.text) previewText(S.kbLast.text, null, true);
   }
 }
 
