@@ -7,7 +7,14 @@ writes the answer from knowledge entries.
 
 from __future__ import annotations
 
-from bot.core.classify import classify, classify_address, classify_network, classify_port
+from bot.core.classify import (
+    ProgramLookup,
+    classify,
+    classify_address,
+    classify_in,
+    classify_network,
+    classify_port,
+)
 from bot.core.compose import compose
 from bot.core.extract import extract, may_contain_findings
 from bot.core.knowledge import Knowledge
@@ -17,6 +24,7 @@ __all__ = [
     "Answer",
     "Explanation",
     "Finding",
+    "classify",
     "classify_address",
     "classify_network",
     "classify_port",
@@ -31,7 +39,11 @@ _TRIGGER_KINDS = frozenset({"error", "endpoint", "network", "port"})
 
 def find(text: str, kb: Knowledge) -> list[Finding]:
     """Every finding in `text`, classified, in order of position."""
-    return [classify(c, kb, text) for c in extract(text, kb)]
+    candidates = extract(text, kb)
+    if not candidates:
+        return []
+    programs = ProgramLookup(text, kb)
+    return [classify_in(c, kb, programs) for c in candidates]
 
 
 def is_triggering(findings: list[Finding]) -> bool:

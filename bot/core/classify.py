@@ -7,11 +7,10 @@ The registry rows, ranges and services are knowledge-base data; nothing here har
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 from typing import cast
 
 from bot.core.extract import Candidate
-from bot.core.knowledge import Knowledge
+from bot.core.knowledge import Knowledge, ipv4_value
 from bot.core.model import (
     AddressCategory,
     AddressInfo,
@@ -28,24 +27,26 @@ LOCAL_NAMES = ("localhost",)
 
 def classify_address(ip_text: str, kb: Knowledge) -> AddressInfo:
     """The registry category of one IP address (RFC 6890 registries, most specific block first)."""
-    try:
-        ip = ipaddress.ip_address(ip_text.split("%")[0])
-    except ValueError as exc:
-        return AddressInfo(ip_text, None, "invalid", reason=str(exc))
-    written = ip_text.split("%")[0].lower()  # keep the form people wrote (::ffff:127.0.0.1), minus any zone
-    block = kb.block_for(ip)
-    if block is None:
+    bare = ip_text.split("%")[0]
+    value = ipv4_value(bare) if ":" not in bare else None  # the common case, without `ipaddress`
+    if value is not None:
+        version = 4
+    else:
+        try:
+            ip = ipaddress.ip_address(bare)
+        except ValueError as exc:
+            return AddressInfo(ip_text, None, "invalid", reason=str(exc))
+        value, version = int(ip), ip.version
+    written = bare.lower()  # keep the form people wrote (::ffff:127.0.0.1), minus any zone
+    found = kb.block_and_prefix_for(value, version)
+    if found is None:
         # Outside every listed block: ordinary unicast space for IPv4. For IPv6 the knowledge base lists
         # 2000::/3 (global unicast) as a context row, so anything else unlisted is unassigned space.
-        category: AddressCategory = "public" if ip.version == 4 else "reserved"
-        return AddressInfo(written, ip.version, category)
+        category: AddressCategory = "public" if version == 4 else "reserved"
+        return AddressInfo(written, version, category)
+    block, prefix = found
     return AddressInfo(
-        written,
-        ip.version,
-        block.category,
-        block=str(block.network),
-        block_name=block.name,
-        entry_id=block.entry,
+        written, version, block.category, block=prefix, block_name=block.name, entry_id=block.entry
     )
 
 
@@ -99,6 +100,32 @@ def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo
 
 def classify(candidate: Candidate, kb: Knowledge, text: str = "") -> Finding:
     """Turn one extraction candidate into a classified finding; `text` is the message, for banners."""
+    return classify_in(candidate, kb, ProgramLookup(text, kb))
+
+
+class ProgramLookup:
+    """The program whose banner stands on each line of one text, looked up once per line: a long
+    one-line paste with thousands of findings asks about the same line each time."""
+
+    def __init__(self, text: str, kb: Knowledge) -> None:
+        self._text = text
+        self._kb = kb
+        self._by_line: dict[int, str | None] = {}
+
+    def at(self, span: tuple[int, int]) -> str | None:
+        """The program named on the line holding `span`."""
+        text = self._text
+        if not text or not self._kb.banners:
+            return None
+        start = text.rfind("\n", 0, span[0]) + 1
+        if start not in self._by_line:
+            end = text.find("\n", span[1])
+            self._by_line[start] = _program_in_line(text[start : end if end >= 0 else len(text)], self._kb)
+        return self._by_line[start]
+
+
+def classify_in(candidate: Candidate, kb: Knowledge, programs: ProgramLookup) -> Finding:
+    """`classify` for one of many candidates of the same text, sharing the banner lookups."""
     kind = cast(FindingKind, candidate.kind)
     span = candidate.span
     if kind in ("error", "term"):
@@ -130,22 +157,16 @@ def classify(candidate: Candidate, kb: Knowledge, text: str = "") -> Finding:
         address=address,
         port=port,
         scheme=candidate.scheme,
-        program=program_on_line(text, candidate.span, kb),
+        program=programs.at(span),
     )
 
 
 def program_on_line(text: str, span: tuple[int, int], kb: Knowledge) -> str | None:
     """The program whose banner stands on the same line as `span` ("DevTools listening on ws://...")."""
-    if not text or not kb.banners:
-        return None
-    start = text.rfind("\n", 0, span[0]) + 1
-    end = text.find("\n", span[1])
-    return _program_in_line(text[start : end if end >= 0 else len(text)], kb)
+    return ProgramLookup(text, kb).at(span)
 
 
-@lru_cache(maxsize=64)
 def _program_in_line(line: str, kb: Knowledge) -> str | None:
-    # Cached: a long one-line paste with thousands of findings asks about the same line each time.
     lowered = line.lower()
     for banner, entry_id in kb.banners.items():
         if banner in lowered:

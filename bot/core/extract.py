@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-from bot.core.knowledge import WORD_RE, Knowledge
+from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
 
 MAX_TEXT = 20_000  # longer input is cut: a chat message is at most 4,000 characters
 
@@ -81,6 +81,8 @@ _IPV6_RE = re.compile(
     r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
     r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
 )
+# Every match of `_IPV6_RE` holds two colons with at most four hex digits between them.
+_IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _NAME_PORT_RE = re.compile(
     r"(?<![\w.@/:-])(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})\.)*[A-Za-z][A-Za-z0-9-]{0,62})"
     r":(?P<port>\d{1,6})(?![\w]|[.:/]\d)"
@@ -88,15 +90,27 @@ _NAME_PORT_RE = re.compile(
 _LOCALHOST_RE = re.compile(
     r"(?<![\w.@/-])(?P<host>localhost)(?:,?\s+(?:port\s+)?(?P<port>\d{2,5}))?(?![\w-]|\.\w)", re.I
 )
-# "port 5432", "PORT=3000", "--port 8000", "-p 8080:80", "on :3000", "port: 465", "8000端口"
-_PORT_CONTEXT_RE = re.compile(
-    r"(?:(?<![\w-])(?:ports?|PORT|--port|-p|--publish|listen(?:ing)?\s+on|-Port|port\s+number)"
-    r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
-    r"|(?<=\son\s):(?P<port3>\d{2,6})(?![\w.])"
-    r"|(?<![A-Za-z0-9_.])(?P<port4>\d{2,5})\s*端口"
-    r"|(?:listen|dial) tcp[46]? :(?P<port5>\d{1,6})(?![\w.])"
-    r"|(?<![\w-])(?:https?|ssh|s?ftp|smtps?|imaps?|dns|rdp|vnc|telnet)\s+(?P<port6>\d{2,5})(?![\w.:]))",
-    re.I,
+# Bare ports in context. Each pattern begins with a character it needs (the keyword's first letter, a
+# dash, a colon), so the regex engine jumps from one such character to the next instead of trying a
+# match at every position; a lookbehind just after that character checks what stands before it.
+# "port 5432", "PORT=3000", "port: 465", "port number 8080", "listening on 3000" (and docker's
+# "-p 8080:80" below: a second number after a colon)
+_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
+_PORT_WORD_RE = re.compile(r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL)
+# "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" (PowerShell)
+_PORT_DASH_RE = re.compile(r"-(?<![\w-]-)(?i:-port|p|-publish|port)" + _PORT_TAIL)
+# "running on :3000"
+_ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
+# "8000端口"
+_CJK_PORT_RE = re.compile(r"(?<![A-Za-z0-9_.])(?P<port>\d{2,5})\s*端口", re.I)
+# Go: "listen tcp :8080", "dial tcp6 :443"
+_GO_PORT_RE = re.compile(r"(?:listen|dial) tcp[46]? :(?P<port>\d{1,6})(?![\w.])", re.I)
+# "https 443", "ssh 22"
+_SCHEME_PORT_RE = re.compile(
+    r"(?<![\w-])(?:https?|ssh|s?ftp|smtps?|imaps?|dns|rdp|vnc|telnet)\s+(?P<port>\d{2,5})(?![\w.:])", re.I
+)
+_SCHEME_PORT_WORDS = frozenset(
+    ("http", "https", "ssh", "ftp", "sftp", "smtp", "smtps", "imap", "imaps", "dns", "rdp", "vnc", "telnet")
 )
 # Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
 _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -173,7 +187,8 @@ _ERROR_CODE_RE = re.compile(
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
-_DIGIT_RE = re.compile(r"\d")
+# What `_ERROR_CODE_RE` needs in the lower-cased text before it can match.
+_ERROR_CODE_HINTS = ("errno", "error", "code", "0x", "(10", "curl")
 _VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
 _IMAGE_NAMES = frozenset(
     {
@@ -410,7 +425,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             )
         )
 
-    for m in _IPV6_RE.finditer(text) if text.count(":") >= 2 else ():
+    for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
         tok = m["tok"]
         if tok.count(":") < 2 or not spans.free(*m.span()):
             continue
@@ -468,23 +483,55 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         kind = "address" if port is None else "endpoint"
         add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
 
-    for m in _PORT_CONTEXT_RE.finditer(text):
-        for group in ("port", "port2", "port3", "port4", "port5", "port6"):
-            if m[group] is None or not spans.free(*m.span(group)):
-                continue
-            add(Candidate("port", m.span(group), m[group], port=int(m[group])))
-
-    # One pass over the words serves both phrase matchers: most texts hold no alias or message word.
+    # One pass over the words serves the port keywords and both phrase matchers.
     lowered_words: frozenset[str] = frozenset()
+    tokens: list[str] = []
     if len(lowered) == len(text):
-        tokens = WORD_RE.findall(lowered)
+        tokens = _words(lowered)
         # "java.net.UnknownHostException" also holds the word "unknownhostexception"
         lowered_words = frozenset(tokens).union(*(t.split(".") for t in tokens if "." in t))
+    _extract_ports(text, lowered, lowered_words, spans, add)
     _extract_errors(text, lowered, kb, spans, add, lowered_words)
     if not kb.alias_index.keys().isdisjoint(lowered_words):
-        _extract_terms(text, lowered, kb, spans, add)
+        _extract_terms(text, lowered, kb, spans, add, tokens)
     found.sort(key=lambda c: c.span)
     return found
+
+
+def _words(lowered: str) -> list[str]:
+    """`WORD_RE.findall(lowered)`, computed with one translation for the (usual) words without dots."""
+    runs = lowered.encode("ascii", "replace").translate(_ASCII_WORDS).decode("ascii").split()
+    if "." not in lowered:
+        return runs
+    return [w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))]
+
+
+def _extract_ports(
+    text: str, lowered: str, words: frozenset[str], spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    """Bare ports named by the words around them; each pattern runs only when its keyword is there."""
+    if not _has_digit(text):
+        return
+    ascii_text = text.isascii()
+    patterns: list[re.Pattern[str]] = []
+    if "-" in text:
+        patterns.append(_PORT_DASH_RE)
+    if not ascii_text or "port" in lowered or "listen" in lowered:
+        patterns.append(_PORT_WORD_RE)
+    if ":" in text:
+        patterns.append(_ON_COLON_PORT_RE)
+    if "端口" in text:
+        patterns.append(_CJK_PORT_RE)
+    if "tcp" in lowered:
+        patterns.append(_GO_PORT_RE)
+    if not ascii_text or not _SCHEME_PORT_WORDS.isdisjoint(words):
+        patterns.append(_SCHEME_PORT_RE)
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            for group in ("port", "port2") if m.re.groups > 1 else ("port",):
+                if m[group] is None or not spans.free(*m.span(group)):
+                    continue
+                emit(Candidate("port", m.span(group), m[group], port=int(m[group])))
 
 
 def _extract_errors(
@@ -495,11 +542,14 @@ def _extract_errors(
     emit: Callable[[Candidate], None],
     words: frozenset[str],
 ) -> None:
-    for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
+    # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
+    maybe_symbol = not words or not kb.symbol_words.isdisjoint(words)
+    for m in _ERROR_SYMBOL_RE.finditer(text) if maybe_symbol and "E" in text else ():
         entry_id = kb.error_symbols.get(m["sym"])
         if entry_id:
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    for m in _ERROR_CODE_RE.finditer(text) if _DIGIT_RE.search(text) else ():
+    code_hint = any(hint in lowered for hint in _ERROR_CODE_HINTS)
+    for m in _ERROR_CODE_RE.finditer(text) if code_hint and _has_digit(text) else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
@@ -530,26 +580,49 @@ def _extract_errors(
 
 
 def _extract_terms(
-    text: str, lowered: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]
+    text: str,
+    lowered: str,
+    kb: Knowledge,
+    spans: _Spans,
+    emit: Callable[[Candidate], None],
+    tokens: list[str],
 ) -> None:
-    # Called only when `lowered` has the same length as `text` (the word set is empty otherwise).
-    words = [(m.group(0), m.start(), m.end()) for m in WORD_RE.finditer(lowered)]
+    # Called only when `lowered` has the same length as `text` (there are no tokens otherwise).
+    # `tokens` are `WORD_RE.findall(lowered)`; their positions are only worked out once an alias matches.
+    starts: list[int] = []
     seen: set[str] = set()
-    for i, (word, start, _) in enumerate(words):
-        for tokens, entry_id in kb.alias_index.get(word, ()):
-            n = len(tokens)
-            if tuple(w for w, _, _ in words[i : i + n]) != tokens:
+    for i, word in enumerate(tokens):
+        for alias, entry_id in kb.alias_index.get(word, ()):
+            n = len(alias)
+            if n > 1 and tuple(tokens[i : i + n]) != alias:
                 continue
-            end = words[i + n - 1][2]
+            if not starts:
+                starts = _token_starts(lowered, tokens)
+            start, end = starts[i], starts[i + n - 1] + len(tokens[i + n - 1])
             if entry_id not in seen and spans.free(start, end):
                 seen.add(entry_id)
                 emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
             break
 
 
+def _token_starts(lowered: str, tokens: list[str]) -> list[int]:
+    # Between two tokens stand only characters that cannot begin one, so each token is the first
+    # occurrence of its text after the one before.
+    starts = []
+    pos = 0
+    for token in tokens:
+        pos = lowered.find(token, pos)
+        starts.append(pos)
+        pos += len(token)
+    return starts
+
+
 def _looks_like_ip(value: str) -> bool:
+    bare = value.split("%")[0]
+    if ":" not in bare:  # never IPv6; the dotted quad is checked without building an address
+        return ipv4_value(bare) is not None
     try:
-        ipaddress.ip_address(value.split("%")[0])
+        ipaddress.IPv6Address(bare)
     except ValueError:
         return False
     return True

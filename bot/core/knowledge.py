@@ -118,6 +118,23 @@ class PortRangeDef(NamedTuple):
 WORD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 
 
+def ipv4_value(text: str) -> int | None:
+    """The integer value of a dotted-quad IPv4 address, or None; exactly as strict as `ipaddress`
+    (four decimal numbers 0-255, no leading zeros), without building an address object."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not (part.isascii() and part.isdigit()) or len(part) > 3 or (part[0] == "0" and part != "0"):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = value << 8 | octet
+    return value
+
+
 def alias_tokens(text: str) -> tuple[str, ...]:
     """The words of an alias or a lower-cased text, as matching sees them: case, hyphens, punctuation
     and runs of white space do not count, so "Port-Forwarding" is ("port", "forwarding")."""
@@ -153,11 +170,12 @@ class Knowledge:
 
     # -- indexes -------------------------------------------------------------------------------
     def _build_indexes(self) -> None:
-        self._blocks_by_len: dict[int, dict[int, dict[int, AddressBlock]]] = {_V4: {}, _V6: {}}
+        # Blocks by prefix length, then by the prefix's value; with each block, its prefix as text.
+        self._blocks_by_len: dict[int, dict[int, dict[int, tuple[AddressBlock, str]]]] = {_V4: {}, _V6: {}}
         for block in self.blocks:
             net = block.network
             by_len = self._blocks_by_len[net.version].setdefault(net.prefixlen, {})
-            by_len[int(net.network_address) >> (net.max_prefixlen - net.prefixlen)] = block
+            by_len[int(net.network_address) >> (net.max_prefixlen - net.prefixlen)] = (block, str(net))
         self._lengths = {v: sorted(d, reverse=True) for v, d in self._blocks_by_len.items()}
         self._dev_by_port: dict[int, tuple[DevPort, ...]] = {}
         for dp in self.dev_ports:
@@ -205,20 +223,24 @@ class Knowledge:
         # The same words as bytes, with the error symbols as words ("econnrefused", "wsaeconnrefused"):
         # what `may_contain_findings` looks for in a lower-cased line.
         symbols = [s.lower() for s in self.error_symbols]
-        self.prefilter_words = frozenset(
-            w.encode("ascii") for w in (*self.trigger_words, *symbols, *(f"wsa{s}" for s in symbols))
-        )
+        self.symbol_words = frozenset((*symbols, *(f"wsa{s}" for s in symbols)))
+        self.prefilter_words = frozenset(w.encode("ascii") for w in (*self.trigger_words, *self.symbol_words))
 
     # -- lookups -------------------------------------------------------------------------------
     def block_for(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> AddressBlock | None:
         """The most specific address block holding `ip` (longest-prefix match)."""
-        value = int(ip)
-        bits = ip.max_prefixlen
-        table = self._blocks_by_len[ip.version]
-        for plen in self._lengths[ip.version]:
-            block = table[plen].get(value >> (bits - plen))
-            if block is not None:
-                return block
+        found = self.block_and_prefix_for(int(ip), ip.version)
+        return found[0] if found else None
+
+    def block_and_prefix_for(self, value: int, version: int) -> tuple[AddressBlock, str] | None:
+        """The most specific block holding the address whose integer value is `value`, with its prefix
+        written out ("127.0.0.0/8")."""
+        bits = 32 if version == _V4 else 128
+        table = self._blocks_by_len[version]
+        for plen in self._lengths[version]:
+            found = table[plen].get(value >> (bits - plen))
+            if found is not None:
+                return found
         return None
 
     def block_for_text(self, ip_text: str) -> AddressBlock | None:
