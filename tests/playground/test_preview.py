@@ -150,3 +150,19 @@ async def test_preview_mistakes_get_one_sentence(preview: PageClient) -> None:
     assert (status, data["error"]) == (400, "Pick an entry or type something to explain.")
     status, data = await preview.call("POST", "/api/knowledge/preview", {"text": "x", "os": "beos"})
     assert (status, data["error"]) == (400, "The system must be linux, macos or windows.")
+
+
+async def test_a_knowledge_base_that_never_loaded_is_explained_not_crashed_on(tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", knowledge)
+    (knowledge / "errors" / "econnrefused.yaml").write_text("id: econnrefused\n", encoding="utf-8")
+    async with Playground(knowledge=knowledge, start_bot=False) as pg:
+        client = PageClient(pg)
+        try:
+            state = await client.ok("GET", "/api/knowledge")
+            assert state["entries"] == []
+            assert state["error"]["file"] == "errors/econnrefused.yaml"
+            status, data = await client.call("POST", "/api/knowledge/preview", {"text": "port 22"})
+            assert status == 400 and data["error"].startswith("The knowledge base does not load: ")
+        finally:
+            await client.close()
