@@ -243,6 +243,9 @@ class PostgresSettingsStore:
         self._pool: Any = None
         self._listener: Any = None
         self._cache: dict[int, GuildSettings] = {}
+        # Bumped by every invalidation: a read that raced with one is used but not cached, so a NOTIFY
+        # that arrives while we read can't be overwritten by the older value we read.
+        self._invalidations = 0
         self._instance = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._closing = False
         self._reconnect: asyncio.Task[None] | None = None
@@ -277,10 +280,12 @@ class PostgresSettingsStore:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         guild, _, instance = payload.partition(" ")
         if instance != self._instance:
+            self._invalidations += 1
             self._cache.pop(int(guild), None)
 
     def _on_listener_lost(self, _conn: object) -> None:
         self._listener = None
+        self._invalidations += 1
         self._cache.clear()
         if not self._closing and self._reconnect is None:
             log.warning("lost the PostgreSQL LISTEN connection; settings are read uncached until it is back")
@@ -327,19 +332,23 @@ class PostgresSettingsStore:
         cached = self._cache.get(guild_id)
         if cached is not None:
             return cached
+        seen = self._invalidations
         async with self._db.acquire() as conn:
             settings = await self._read(conn, guild_id)
-        if self._listener is not None:
-            self._cache[guild_id] = settings
+        self._remember(settings, seen)
         return settings
 
+    def _remember(self, settings: GuildSettings, seen: int) -> None:
+        if self._listener is not None and self._invalidations == seen:
+            self._cache[settings.guild_id] = settings
+
     async def _write(self, guild_id: int, statement: str, *args: object) -> GuildSettings:
+        seen = self._invalidations
         async with self._db.acquire() as conn, conn.transaction():
             await conn.execute(statement, guild_id, *args)
             settings = await self._read(conn, guild_id)
             await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, f"{guild_id} {self._instance}")
-        if self._listener is not None:
-            self._cache[guild_id] = settings
+        self._remember(settings, seen)
         return settings
 
     async def set_watch_mode(self, guild_id: int, mode: WatchMode) -> GuildSettings:

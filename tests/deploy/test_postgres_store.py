@@ -100,3 +100,43 @@ async def test_invalid_values_are_refused(pg_dsn: str) -> None:
         assert await store.get(1) == GuildSettings(1)
     finally:
         await store.close()
+
+
+async def test_a_lost_listen_connection_stops_caching_until_it_is_back(pg_dsn: str) -> None:
+    import asyncpg
+
+    writer = await PostgresSettingsStore(pg_dsn).open()
+    reader = await PostgresSettingsStore(pg_dsn).open()
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await reader.get(5)  # cached
+        listener_pid = reader._listener.get_server_pid()
+        await admin.execute("SELECT pg_terminate_backend($1)", listener_pid)
+
+        async def listener_lost() -> bool:
+            return reader._listener is None or reader._listener.get_server_pid() != listener_pid
+
+        await eventually(listener_lost)
+        # Whether or not it is already back, a change made elsewhere is seen at once or soon after.
+        await writer.set_watch_mode(5, "off")
+
+        async def reader_sees_off() -> bool:
+            return (await reader.get(5)).watch_mode == "off"
+
+        await eventually(reader_sees_off)
+
+        async def listening_again() -> bool:
+            return reader._listener is not None and reader._listener.get_server_pid() != listener_pid
+
+        await eventually(listening_again, timeout=10)
+        await reader.get(5)  # cached again
+        await writer.set_watch_mode(5, "reply")
+
+        async def reader_sees_reply() -> bool:
+            return (await reader.get(5)).watch_mode == "reply"
+
+        await eventually(reader_sees_reply)
+    finally:
+        await admin.close()
+        await writer.close()
+        await reader.close()
