@@ -246,7 +246,9 @@ def test_the_knowledge_preview_shows_an_entry_and_a_typed_text(page: Any) -> Non
     preview = page.locator("#kb-preview .embed").first
     preview.wait_for()
     assert "ECONNREFUSED" in preview.locator(".embed-title").inner_text()
-    assert "/ 6,000 embed characters" in page.locator("#kb-meta").inner_text()
+    meta = page.locator("#kb-meta").inner_text()
+    assert "Asked: ECONNREFUSED" in meta and "/ 6,000 embed characters" in meta
+    assert "null" not in meta and "undefined" not in meta
     page.locator("#kb-preview button.component", has_text="Windows").click()
     wait_for_field(page, "#kb-preview", "(Windows)")
     page.locator("#kb-text").fill("what is 0.0.0.0:8000")

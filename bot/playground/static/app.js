@@ -753,11 +753,12 @@ function showPreview(res, source, keepNotice) {
   const meta = $("#kb-meta");
   meta.replaceChildren();
   const over = res.size > res.limit;
-  meta.append(
+  meta.append(...[
     res.query !== null ? el("span", {}, "Asked: ", el("code", { text: res.query })) : el("span", { class: "over", text: "No alias, symbol, message or title of this entry reaches it: people can't get this answer by asking. " }),
     el("span", { class: over ? "over" : null, text: ` · ${res.size.toLocaleString()} / ${res.limit.toLocaleString()} embed characters` }),
     res.query !== null ? el("span", { text: res.triggered ? " · watching would offer help unasked" : " · watching would stay quiet" }) : null,
-    res.os ? el("span", { text: ` · commands for ${res.os}` }) : null);
+    res.os ? el("span", { text: ` · commands for ${res.os}` }) : null,
+  ].filter(Boolean));
   const message = { id: "preview", channel_id: "", author: { id: S.bot.id, name: S.bot.name, bot: true }, content: "", timestamp: new Date().toISOString(),
     embeds: res.embeds, components: res.components, reactions: [], ephemeral: false };
   $("#kb-preview").replaceChildren(messageNode(message, { preview: true }));
