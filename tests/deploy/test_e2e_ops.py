@@ -256,3 +256,16 @@ async def test_sharded_start_up_failures_are_one_sentence(tmp_path: Path) -> Non
         assert "Traceback" not in bot.output, bot.output
         lines = [line for line in bot.lines if line.startswith("netexplain: ")]
         assert len(lines) == 1 and words in lines[0], bot.output
+
+
+async def test_an_unreachable_postgresql_is_one_sentence_without_the_password(tmp_path: Path) -> None:
+    async with LoopbackDiscord() as server:
+        url = f"postgresql://bot:pw-9931@127.0.0.1:{free_port()}/netexplain"
+        bot = await BotProcess(
+            bot_env(server, tmp_path / "unused", message_content=False, NETEXPLAIN_DB=url)
+        ).start()
+        assert await bot.wait() != 0
+    assert "Traceback" not in bot.output and "pw-9931" not in bot.output
+    lines = [line for line in bot.lines if line.startswith("netexplain: ")]
+    assert len(lines) == 1, bot.output
+    assert "settings database at postgresql://bot@127.0.0.1:" in lines[0] and lines[0].endswith("."), lines[0]
