@@ -814,9 +814,9 @@ def _last_words(lines: list[str], fallback: str) -> str:
 # ---------------------------------------------------------------------- command line
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m bot.playground",
+        prog=prog,
         description="Try netexplain without a Discord account: the real bot, a local Discord, a page.",
     )
     p.add_argument(
@@ -824,7 +824,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--port", type=int, default=0, help="port for the page (default: a free one)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
-    p.add_argument("--knowledge", type=Path, default=None, help="knowledge folder to preview and answer from")
+    p.add_argument(
+        "--knowledge",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="knowledge folder to preview and answer from",
+    )
     p.add_argument(
         "--no-message-content",
         action="store_true",
@@ -879,10 +885,13 @@ async def _serve(args: argparse.Namespace, explicit_host: bool) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.playground [--host H] [--port P] [--open] [--knowledge DIR] [--no-message-content]`."""
+def main(argv: list[str] | None = None, prog: str = "python -m bot.playground") -> int:
+    """`python -m bot.playground [--host H] [--port P] [--open] [--knowledge DIR] [--no-message-content]`.
+
+    `prog` names the command in `--help` (e.g. "netexplain playground" when a subcommand calls this).
+    """
     args_list = sys.argv[1:] if argv is None else argv
-    args = _parser().parse_args(args_list)
+    args = _parser(prog).parse_args(args_list)
     explicit_host = any(a == "--host" or a.startswith("--host=") for a in args_list)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
