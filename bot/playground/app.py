@@ -92,6 +92,7 @@ class Playground:
         self.bot_detail = ""
         self._bot_fingerprint: str | None = None
         self._bot_task: asyncio.Task[None] | None = None
+        self._world_ready = False  # #help watched and sam's question asked (settings survive restarts)
         self._reload_lock = asyncio.Lock()
         self._clients: set[asyncio.Queue[dict[str, Any]]] = set()
         self._tmp = tempfile.TemporaryDirectory(prefix="netexplain-playground-")
@@ -174,27 +175,33 @@ class Playground:
         )
 
     async def _run_bot(self) -> None:
-        """Sync the commands (once), start `netexplain run`, wait for READY, then set up the world."""
-        first_start = not self.server.synced_commands
+        """Sync the commands (once), start `netexplain run`, wait for READY, then set up the world (once)."""
         self._set_status("starting", "netexplain is connecting to the loopback Discord…")
         env = self._bot_env()
         # `sync` (once, as an operator does after installing) runs alongside the bot's own start.
-        sync = await BotProcess(env, command="sync", on_line=self._echo_bot).start() if first_start else None
-        self._bot_fingerprint = self.kb_fingerprint
-        self.bot = await BotProcess(env, on_line=self._echo_bot).start()
-        if sync is not None:
-            if await sync.wait(BOT_READY_TIMEOUT) != 0:
-                await self._stop_bot()
-                self._set_status("offline", _last_words(sync.lines, "netexplain sync failed"))
-                return
-            self._broadcast({"type": "commands", "commands": self.commands_json()})
+        need_sync = not self.server.synced_commands
+        sync = await BotProcess(env, command="sync", on_line=self._echo_bot).start() if need_sync else None
+        try:
+            self._bot_fingerprint = self.kb_fingerprint
+            self.bot = await BotProcess(env, on_line=self._echo_bot).start()
+            if sync is not None:
+                if await sync.wait(BOT_READY_TIMEOUT) != 0:
+                    await self._stop_bot()
+                    self._set_status("offline", _last_words(sync.lines, "netexplain sync failed"))
+                    return
+                self._broadcast({"type": "commands", "commands": self.commands_json()})
+        finally:
+            if sync is not None:
+                await sync.stop()  # a no-op once it exited; ends it if this start was cancelled
         if not await self.bot.wait_ready(BOT_READY_TIMEOUT):
             detail = _last_words(self.bot.lines, "netexplain did not become ready")
             await self._stop_bot()
             self._set_status("offline", detail)
             return
+        first_start = not self._world_ready
         if first_start:
             await self._watch_help_channel()
+            self._world_ready = True
         self._set_status("online")
         if first_start:
             await self.server.send_message(self.other_id, self.watched_id, SEED_QUESTION)
