@@ -793,7 +793,8 @@ function handle(ev) {
       Object.assign(S, { you: ev.you, bot: ev.bot, guild: ev.guild, dm: ev.dm, users: ev.users, members: ev.members, commands: ev.commands,
         botStatus: ev.bot_status, messageContent: ev.message_content, knowledge: ev.knowledge });
       S.messages = new Map(ev.messages.map((m) => [m.id, m]));
-      if (!S.channel) S.channel = ev.guild.channels[0].id;
+      // A restarted playground is a new world with new ids: start again from its first channel.
+      if (!allChannels().some((c) => c.id === S.channel)) S.channel = ev.guild.channels[0].id;
       document.body.dataset.ready = "1";
       renderBotStatus();
       if (S.view === "chat") openChannel(S.channel); else openKnowledge();
