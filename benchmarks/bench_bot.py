@@ -17,8 +17,9 @@ netexplain's own work: deciding, explaining, rendering, following. `--findings 1
 - throughput: N messages sent at once; messages handled per second (until the last reply arrived);
 - latency: one message with findings at a time; time from MESSAGE_CREATE to the reply arriving;
 - memory (`--memory N`, e.g. 100000): RSS at every `--checkpoint` messages. Every message with
-  findings names a new endpoint and the cooldown is on (5 minutes), so the answer map, the cooldown
-  table and discord.py's message cache all fill up: RSS must level off, not climb.
+  findings names a new endpoint, one in ten of them mentions the bot (a full answer with buttons), and
+  the cooldown is on (5 minutes), so the answer map, the live buttons, the cooldown table and
+  discord.py's message cache all fill up: RSS must level off, not climb.
 Targets (issue 3): throughput ≥ 0.8× the bare client's, latency ≤ 1.5×, memory flat.
 
 The loopback server is part of every figure (it shares this process). It is not Discord: it checks
@@ -78,7 +79,9 @@ BARE_CLIENT = textwrap.dedent(
 
     @client.event
     async def on_message(message):
-        if message.author.bot or message.content not in ANSWERED:
+        if message.author.bot:
+            return
+        if message.content not in ANSWERED and not client.user.mentioned_in(message):
             return
         await message.channel.send(
             "fixed reply", reference=message.to_reference(fail_if_not_exists=False), mention_author=False
@@ -130,6 +133,7 @@ class CountingLoopback(LoopbackDiscord):
 class Message:
     text: str
     answered: bool
+    mention: bool = False  # asked: a full answer with buttons, not a compact unasked one
 
 
 def message_mix(n: int, findings: float, rng: random.Random, corpus: list[str]) -> list[Message]:
@@ -148,13 +152,17 @@ def new_endpoint(k: int) -> str:
 
 
 def unique_mix(n: int, findings: float, rng: random.Random, start: int) -> list[Message]:
-    """Like `message_mix`, but every message with findings names an endpoint never seen before."""
-    return [
-        Message(new_endpoint(start + i), True)
-        if rng.random() < findings or i == n - 1
-        else Message(rng.choice(CHATTER), False)
-        for i in range(n)
-    ]
+    """Like `message_mix`, but every message with findings names an endpoint never seen before.
+
+    One in ten of those mentions the bot, so full answers (with buttons and an answer link) pile up too.
+    """
+    out = []
+    for i in range(n):
+        if rng.random() < findings or i == n - 1:
+            out.append(Message(new_endpoint(start + i), True, mention=(start + i) % 10 == 0))
+        else:
+            out.append(Message(rng.choice(CHATTER), False))
+    return out
 
 
 def load_corpus() -> list[str]:
@@ -210,7 +218,9 @@ class Driver:
         target = self.server.bot_messages + sum(m.answered for m in messages)
         start = time.perf_counter()
         for message in messages:
-            await self.server.send_message(self.author, self.channel, message.text)
+            await self.server.send_message(
+                self.author, self.channel, message.text, mention_bot=message.mention
+            )
         await self._replies(target, timeout=30 + len(messages) / 20)
         return time.perf_counter() - start
 

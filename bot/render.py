@@ -398,7 +398,10 @@ class LiveViews:
 
     def sent(self, view: AnswerView, message: discord.Message | discord.InteractionMessage) -> None:
         """The message that carries `view` (for `release` when it is edited or deleted)."""
-        view.message = message
+        if isinstance(message, discord.InteractionMessage):
+            view.message = message  # edited through the interaction's webhook
+        else:  # ids are enough to edit it later; the parsed message (and its reply) would stay in memory
+            view.message = message.channel.get_partial_message(message.id)
         if view.token in self._live:
             self._by_message[message.id] = view.token
 
@@ -458,7 +461,7 @@ class AnswerView(discord.ui.View):
         self.explanation = explanation
         self.asker_id = asker_id
         self.os = os
-        self.message: discord.Message | discord.InteractionMessage | None = None
+        self.message: discord.PartialMessage | discord.InteractionMessage | None = None
         self._asker_only: set[str] = set()
         if rendered is None:
             rendered = render_explanation(explanation, os=os)
