@@ -1,11 +1,13 @@
 """Benchmark: the bot watching a channel in `reply` mode vs a bare discord.py client, same loopback, same run.
 
-    .venv/bin/python benchmarks/bench_bot.py [--rounds 3] [--messages 3000] [--findings 0.25]
-                                             [--latency 200] [--memory 0] [--checkpoint 10000]
+    .venv/bin/python benchmarks/bench_bot.py [--rounds 5] [--messages 2000] [--findings 0.25]
+                                             [--latency 100] [--memory 0] [--checkpoint 10000]
 
-Both clients are real processes (started by the e2e tests' `BotProcess`) talking over TCP to one
-loopback Discord that lives in this process; they take turns on it, `--rounds` times each, and every
-round reports the netexplain/bare ratio of that round (the machine is shared: compare within a round).
+Both clients are real processes (started by the e2e tests' `BotProcess`), each talking over TCP to its
+own instance of the loopback Discord, both instances in this process with the same world. Both stay up
+for the whole run and take turns: every round sends the same messages to one, then the other (who
+goes first alternates), and reports that round's netexplain/bare ratios. The machine is shared, so
+load shifts between rounds; a round's two halves are seconds apart.
 
 The message mix is chat-like: a share `--findings` (default 25%, a help channel someone chose to watch)
 are real messages from `tests/data/dev-corpus.jsonl` (every one of them has something to explain); the
@@ -41,7 +43,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -196,7 +198,6 @@ class Result:
     busy: float = 0.0
     p50: float = 0.0
     p95: float = 0.0
-    rss: list[tuple[int, float]] = field(default_factory=list)
 
 
 class Driver:
@@ -289,64 +290,84 @@ class Profiler:
             self.proc.wait(30)
 
 
-async def measure(
-    kind: str, server: CountingLoopback, world: dict[str, str], args: argparse.Namespace, workdir: Path
-) -> Result:
-    rng = random.Random(args.seed)
-    corpus = args.corpus
-    env = bot_env(server, workdir / f"{kind}.sqlite3", message_content=True)
-    memory = args.memory > 0
-    if kind == "bare":
-        answered = sorted(set(corpus) | {new_endpoint(k) for k in range(args.memory)})
-        (workdir / "answered.json").write_text(json.dumps(answered), encoding="utf-8")
-        env["BENCH_ANSWERED"] = str(workdir / "answered.json")
-        proc = BotProcess(env, argv=["-c", BARE_CLIENT])
-    else:
-        proc = BotProcess(env)
-    await proc.start()
-    result = Result()
-    try:
-        await proc.ready(30)
-        if kind == "netexplain":
-            await configure_netexplain(server, world["admin"], world["channel"])
+class Contender:
+    """One client (bare or netexplain) with its own loopback server, both kept up for the whole run."""
+
+    def __init__(self, kind: str, args: argparse.Namespace, workdir: Path) -> None:
+        self.kind = kind
+        self.args = args
+        self.workdir = workdir
+        self.server = CountingLoopback()
+        self.results: list[Result] = []
+        self.rss: list[tuple[int, float]] = []
+
+    async def start(self) -> None:
+        server = self.server
+        await server.start()
+        guild = server.create_guild("bench")["id"]
+        self.channel = server.create_channel(guild, "help")["id"]
+        self.admin = server.create_user("admin", guild_id=guild, manage_guild=True)["id"]
+        author = server.create_user("author", guild_id=guild)["id"]
+        self.driver = Driver(server, self.channel, author)
+        env = bot_env(server, self.workdir / f"{self.kind}.sqlite3", message_content=True)
+        if self.kind == "bare":
+            answered = sorted(set(self.args.corpus) | {new_endpoint(k) for k in range(self.args.memory)})
+            (self.workdir / "answered.json").write_text(json.dumps(answered), encoding="utf-8")
+            env["BENCH_ANSWERED"] = str(self.workdir / "answered.json")
+            self.proc = BotProcess(env, argv=["-c", BARE_CLIENT])
+        else:
+            self.proc = BotProcess(env)
+        await self.proc.start()
+        await self.proc.ready(30)
+        if self.kind == "netexplain":
+            await configure_netexplain(server, self.admin, self.channel)
         server.checked_until = server.bot_messages + CHECKED_REPLIES
-        driver = Driver(server, world["channel"], world["author"])
-        mix = message_mix(args.messages, args.findings, rng, corpus)
-        await driver.burst(message_mix(300, args.findings, rng, corpus))  # warm-up
+        warm_up = message_mix(300, self.args.findings, random.Random(0), self.args.corpus)
+        await self.driver.burst(warm_up)  # imports, caches, the knowledge index
         server.trim()
-        cpu_start, server_start = cpu_seconds(proc.pid), time.process_time()
-        with Profiler(args.py_spy, proc.pid, Path(tempfile.gettempdir()) / f"bench-bot-{kind}.txt"):
-            seconds = await driver.burst(mix)
+
+    async def round(self, mix: list[Message], latency: list[Message], profile: bool) -> Result:
+        """One throughput burst and one block of latency samples."""
+        pid, result = self.proc.pid, Result()
+        cpu_start, server_start = cpu_seconds(pid), time.process_time()
+        out = Path(tempfile.gettempdir()) / f"bench-bot-{self.kind}.txt"
+        with Profiler(self.args.py_spy if profile else None, pid, out):
+            seconds = await self.driver.burst(mix)
+        cpu = cpu_seconds(pid) - cpu_start
         result.rate = len(mix) / seconds
-        result.cpu_ms = (cpu_seconds(proc.pid) - cpu_start) / len(mix) * 1000
+        result.cpu_ms = cpu / len(mix) * 1000
         result.server_cpu_ms = (time.process_time() - server_start) / len(mix) * 1000
-        result.busy = (cpu_seconds(proc.pid) - cpu_start) / seconds
-        server.trim()
-        samples = await driver.latency([Message(rng.choice(corpus), True) for _ in range(args.latency)])
+        result.busy = cpu / seconds
+        self.server.trim()
+        samples = await self.driver.latency(latency)
         result.p50 = statistics.median(samples)
         result.p95 = statistics.quantiles(samples, n=20)[-1]
-        if memory:
-            if kind == "netexplain":  # every finding is new, so the cooldown table fills up
-                await set_cooldown(server, world["admin"], world["channel"], 5)
-            done = 0
-            result.rss.append((0, rss_mib(proc.pid)))
-            while done < args.memory:
-                step = min(2000, args.memory - done)
-                await driver.burst(unique_mix(step, args.findings, rng, done))
-                server.trim()
-                done += step
-                if done % args.checkpoint == 0 or done == args.memory:
-                    result.rss.append((done, rss_mib(proc.pid)))
-                    print(f"  {kind}: {done:>7} messages, RSS {result.rss[-1][1]:.1f} MiB", flush=True)
+        self.results.append(result)
         return result
-    finally:
-        code = await proc.stop()
-        await server.invalidate_sessions()  # a dead client's session would still get (and cost) events
+
+    async def memory(self) -> None:
+        """The memory run: RSS every `--checkpoint` messages."""
+        if self.kind == "netexplain":  # every finding is new, so the cooldown table fills up
+            await set_cooldown(self.server, self.admin, self.channel, 5)
+        rng, done, step = random.Random(self.args.seed), 0, 2000
+        self.rss.append((0, rss_mib(self.proc.pid)))
+        while done < self.args.memory:
+            count = min(step, self.args.memory - done)
+            await self.driver.burst(unique_mix(count, self.args.findings, rng, done))
+            self.server.trim()
+            done += count
+            if done % self.args.checkpoint == 0 or done == self.args.memory:
+                self.rss.append((done, rss_mib(self.proc.pid)))
+                print(f"  {self.kind}: {done:>7} messages, RSS {self.rss[-1][1]:.1f} MiB", flush=True)
+
+    async def stop(self) -> None:
+        code = await self.proc.stop()
+        await self.server.stop()
         if code not in (0, None, -15):
-            print(proc.output[-3000:], file=sys.stderr)
+            print(self.proc.output[-3000:], file=sys.stderr)
 
 
-def print_round(n: int, bare: Result, ours: Result) -> float:
+def print_round(n: int, bare: Result, ours: Result) -> tuple[float, float, float]:
     print(f"round {n}{'':14}{'bare discord.py':>18}{'netexplain':>14}{'ratio':>9}")
     ratio = ours.rate / bare.rate
     print(f"{'messages/s (burst)':22}{bare.rate:>18.0f}{ours.rate:>14.0f}{ratio:>9.2f}")
@@ -359,52 +380,60 @@ def print_round(n: int, bare: Result, ours: Result) -> float:
     print(f"{'bot CPU busy (burst)':22}{bare.busy:>18.0%}{ours.busy:>14.0%}")
     for label, b, o in (("latency p50 (ms)", bare.p50, ours.p50), ("latency p95 (ms)", bare.p95, ours.p95)):
         print(f"{label:22}{b * 1000:>18.2f}{o * 1000:>14.2f}{o / b:>9.2f}")
-    for who, res in (("bare", bare), ("netexplain", ours)):
-        if res.rss:
-            points = ", ".join(f"{done}: {rss:.1f}" for done, rss in res.rss)
-            print(f"RSS {who} (MiB after N memory-run messages): {points}")
-    return ratio
+    return ratio, ours.p50 / bare.p50, ours.p95 / bare.p95
+
+
+def spread(values: list[float]) -> str:
+    """min–max (median)."""
+    return f"{min(values):.2f}–{max(values):.2f} (median {statistics.median(values):.2f})"
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=3, help="bare/netexplain pairs, each one a ratio")
-    parser.add_argument("--messages", type=int, default=3000, help="messages in the throughput burst")
+    parser.add_argument("--rounds", type=int, default=5, help="bare/netexplain pairs, each one a ratio")
+    parser.add_argument("--messages", type=int, default=2000, help="messages in each throughput burst")
     parser.add_argument("--findings", type=float, default=0.25, help="share of messages with findings")
-    parser.add_argument("--latency", type=int, default=200, help="messages for the latency samples")
+    parser.add_argument("--latency", type=int, default=100, help="latency samples per round")
     parser.add_argument("--memory", type=int, default=0, help="messages for the memory run (0: none)")
     parser.add_argument("--checkpoint", type=int, default=10_000, help="messages between RSS readings")
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--py-spy", help="py-spy's path: profile the bursts (collapsed stacks in /tmp)")
+    parser.add_argument("--py-spy", help="py-spy's path: profile the last round's bursts (stacks in /tmp)")
     args = parser.parse_args()
     args.corpus = load_corpus()
     print(
-        f"{args.messages} messages per burst, {args.findings:.0%} with findings (dev corpus), "
-        f"the rest chatter; discord.py {discord.__version__}",
+        f"{args.rounds} rounds of {args.messages} messages, {args.findings:.0%} with findings (dev corpus), "
+        f"the rest chatter, then {args.latency} answered messages one by one; "
+        f"discord.py {discord.__version__}",
         flush=True,
     )
-    ratios: list[tuple[float, float, float]] = []
+    rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        async with CountingLoopback() as server:
-            guild = server.create_guild("bench")["id"]
-            world = {
-                "channel": server.create_channel(guild, "help")["id"],
-                "admin": server.create_user("admin", guild_id=guild, manage_guild=True)["id"],
-                "author": server.create_user("author", guild_id=guild)["id"],
-            }
+        bare, ours = Contender("bare", args, Path(tmp)), Contender("netexplain", args, Path(tmp))
+        try:
+            for contender in (bare, ours):
+                await contender.start()
+            ratios = []
             for n in range(1, args.rounds + 1):
-                workdir = Path(tmp) / f"round{n}"
-                workdir.mkdir()
-                bare = await measure("bare", server, world, args, workdir)
-                ours = await measure("netexplain", server, world, args, workdir)
-                ratios.append((print_round(n, bare, ours), ours.p50 / bare.p50, ours.p95 / bare.p95))
-    rate, p50, p95 = (sorted(r[i] for r in ratios) for i in range(3))
-    print(
-        f"over {len(ratios)} rounds: throughput ratio {rate[0]:.2f}–{rate[-1]:.2f}, "
-        f"latency p50 ratio {p50[0]:.2f}–{p50[-1]:.2f}, p95 ratio {p95[0]:.2f}–{p95[-1]:.2f}"
-    )
+                mix = message_mix(args.messages, args.findings, rng, args.corpus)
+                latency = [Message(rng.choice(args.corpus), True) for _ in range(args.latency)]
+                first, second = (bare, ours) if n % 2 else (ours, bare)  # neither always goes first
+                for contender in (first, second):
+                    await contender.round(mix, latency, profile=n == args.rounds)
+                ratios.append(print_round(n, bare.results[-1], ours.results[-1]))
+            if args.memory:
+                for contender in (bare, ours):
+                    await contender.memory()
+                for contender in (bare, ours):
+                    points = ", ".join(f"{done}: {rss:.1f}" for done, rss in contender.rss)
+                    print(f"RSS {contender.kind} (MiB after N memory-run messages): {points}")
+        finally:
+            for contender in (bare, ours):
+                await contender.stop()
+    rate, p50, p95 = ([r[i] for r in ratios] for i in range(3))
+    print(f"throughput ratio over {len(ratios)} rounds: {spread(rate)}")
+    print(f"latency p50 ratio: {spread(p50)}; p95 ratio: {spread(p95)}")
     ok = statistics.median(rate) >= 0.8 and statistics.median(p50) <= 1.5
     print("targets (median of rounds: ≥0.8× throughput, ≤1.5× latency):", "met" if ok else "NOT met")
     return 0 if ok else 1
