@@ -402,9 +402,10 @@ async def main() -> int:
     parser.add_argument("--py-spy", help="py-spy's path: profile the last round's bursts (stacks in /tmp)")
     args = parser.parse_args()
     args.corpus = load_corpus()
+    chatter = f", {1 - args.findings:.0%} chatter" if args.findings < 1 else ""
     print(
-        f"{args.rounds} rounds of {args.messages} messages, {args.findings:.0%} with findings (dev corpus), "
-        f"the rest chatter, then {args.latency} answered messages one by one; "
+        f"{args.rounds} rounds of {args.messages} messages ({args.findings:.0%} with findings from the dev "
+        f"corpus{chatter}), then {args.latency} answered messages one by one; "
         f"discord.py {discord.__version__}",
         flush=True,
     )
