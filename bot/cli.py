@@ -87,37 +87,45 @@ def cmd_explain(text: str, as_json: bool, out: TextIO) -> int:
     return 0
 
 
-def _lines(source: str) -> Iterator[str]:
-    if source == "-":
-        yield from sys.stdin
+def _chunks(source: str) -> Iterator[str]:
+    """The text of a log in pieces: a file in large reads; standard input as it arrives, so that
+    `tail -f app.log | netexplain scan` answers each line when it is written."""
+    if source != "-":
+        with open(source, encoding="utf-8", errors="replace") as fh:
+            yield from iter(lambda: fh.read(1 << 16), "")
         return
-    with open(source, encoding="utf-8", errors="replace") as fh:
-        yield from fh
+    import codecs
+    import io
+
+    stdin = sys.stdin
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None or not hasattr(buffer, "read1"):
+        yield from stdin  # a replaced sys.stdin (tests, embedding): line by line
+        return
+    # Decoded as `sys.stdin` decodes (its encoding, its error handler, universal newlines).
+    decoder = io.IncrementalNewlineDecoder(
+        codecs.getincrementaldecoder(stdin.encoding or "utf-8")(errors=stdin.errors or "strict"), True
+    )
+    while data := buffer.read1(1 << 16):
+        yield decoder.decode(data)
+    yield decoder.decode(b"", final=True)
 
 
 def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
     """Print only the lines of a log that have findings."""
-    import json
-
-    from bot.core import explain, find, may_contain_findings
+    from bot.core import explanation, scan
     from bot.terminal import render_scan_line
 
     kb = _load()
-    for number, raw in enumerate(_lines(source), start=1):
-        line = raw.rstrip("\n")
-        # Most lines of a log are chatter: the cheap test skips them, and only JSON needs the answer.
-        if not may_contain_findings(line, kb):
-            continue
+    for hit in scan(_chunks(source), kb):
         if as_json:
-            exp = explain(line, kb)
-            if exp.findings:
-                obj = exp.to_json()
-                obj["line"] = number
-                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            continue
-        findings = find(line, kb)
-        if findings:
-            out.write(render_scan_line(number, findings) + "\n")
+            import json
+
+            obj = explanation(hit.line, hit.findings, kb).to_json()
+            obj["line"] = hit.number
+            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        else:
+            out.write(render_scan_line(hit.number, hit.findings) + "\n")
     return 0
 
 

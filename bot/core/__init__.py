@@ -19,19 +19,23 @@ from bot.core.compose import compose
 from bot.core.extract import extract, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Answer, Explanation, Finding
+from bot.core.scan import ScanHit, scan
 
 __all__ = [
     "Answer",
     "Explanation",
     "Finding",
+    "ScanHit",
     "classify",
     "classify_address",
     "classify_network",
     "classify_port",
     "explain",
+    "explanation",
     "find",
     "is_triggering",
     "may_contain_findings",
+    "scan",
 ]
 
 _TRIGGER_KINDS = frozenset({"error", "endpoint", "network", "port"})
@@ -64,8 +68,11 @@ def is_triggering(findings: list[Finding]) -> bool:
 def explain(text: str, kb: Knowledge, *, passive: bool = False) -> Explanation:
     """Explain one message. With `passive`, ordinary chatter is ruled out first, at little cost."""
     if passive and not may_contain_findings(text, kb):
-        findings: list[Finding] = []
-    else:
-        findings = find(text, kb)
+        return explanation(text, [], kb)
+    return explanation(text, find(text, kb), kb)
+
+
+def explanation(text: str, findings: list[Finding], kb: Knowledge) -> Explanation:
+    """The explanation of `text` from its findings (as `find` or `scan` gave them)."""
     answer, parts = compose(findings, kb)
     return Explanation(text, tuple(findings), is_triggering(findings), answer, parts)

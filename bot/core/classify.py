@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import cast
 
-from bot.core.extract import Candidate
+from bot.core.extract import Candidate, line_words
 from bot.core.knowledge import Knowledge, ipv4_value
 from bot.core.model import (
     AddressCategory,
@@ -167,8 +167,17 @@ def program_on_line(text: str, span: tuple[int, int], kb: Knowledge) -> str | No
 
 
 def _program_in_line(line: str, kb: Knowledge) -> str | None:
+    # The first banner (in the knowledge base's order) that the line holds.
     lowered = line.lower()
-    for banner, entry_id in kb.banners.items():
+    found: tuple[int, str] | None = None
+    for word in kb.banner_index.keys() & set(line_words(lowered)):
+        for order, banner, entry_id in kb.banner_index[word]:
+            if (found is None or order < found[0]) and banner in lowered:
+                found = (order, entry_id)
+    for order, banner, entry_id in kb.unkeyed_banners:
+        if found is not None and order > found[0]:
+            break
         if banner in lowered:
-            return entry_id
-    return None
+            found = (order, entry_id)
+            break
+    return found[1] if found else None

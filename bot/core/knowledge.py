@@ -143,6 +143,20 @@ def alias_tokens(text: str) -> tuple[str, ...]:
 
 _V4 = 4
 _V6 = 6
+_WORD_OR_DOT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_.")
+
+
+def _interior_word(phrase: str) -> str | None:
+    """The longest word of `phrase` with a separator on both sides inside it, if any."""
+    inside = [
+        m.group()
+        for m in WORD_RE.finditer(phrase)
+        if m.start() > 0
+        and m.end() < len(phrase)
+        and phrase[m.start() - 1] not in _WORD_OR_DOT
+        and phrase[m.end()] not in _WORD_OR_DOT
+    ]
+    return max(inside, key=len) if inside else None
 
 
 class Knowledge:
@@ -199,6 +213,17 @@ class Knowledge:
                     self.error_messages[message] = entry.id
             for banner in entry.banners:
                 self.banners[banner] = entry.id
+        # Banners by a word they hold between two separators: a line holding the banner holds that word
+        # too, so only the banners of a line's words are searched for. The few without one (a single
+        # word such as "mysqld") are always searched for. Each keeps its place: the first banner wins.
+        self.banner_index: dict[str, list[tuple[int, str, str]]] = {}
+        self.unkeyed_banners: list[tuple[int, str, str]] = []
+        for order, (banner, entry_id) in enumerate(self.banners.items()):
+            key = _interior_word(banner)
+            if key is None:
+                self.unkeyed_banners.append((order, banner, entry_id))
+            else:
+                self.banner_index.setdefault(key, []).append((order, banner, entry_id))
         # Aliases by their first word, longest first, so matching walks a text's words once.
         self.alias_index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for alias, entry_id in self.aliases.items():
@@ -225,6 +250,7 @@ class Knowledge:
         symbols = [s.lower() for s in self.error_symbols]
         self.symbol_words = frozenset((*symbols, *(f"wsa{s}" for s in symbols)))
         self.prefilter_words = frozenset(w.encode("ascii") for w in (*self.trigger_words, *self.symbol_words))
+        self.prefilter_dotted = tuple(w for w in self.prefilter_words if w.find(b".") >= 0)
 
     # -- lookups -------------------------------------------------------------------------------
     def block_for(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> AddressBlock | None:

@@ -292,3 +292,53 @@ def test_a_bracketed_ipv6_endpoint_is_found_and_classified_by_the_table(
     assert f.text == f"[{ip}]:{port}"
     assert f.port is not None and f.port.number == port
     assert f.address is not None and f.address.category == expected_category(ip)
+
+
+# -- the shortcuts of extraction agree with their plain definitions ---------------------------------
+
+HOST_PIECES = st.sampled_from(
+    [
+        "db",
+        "localhost",
+        "a-b",
+        ".",
+        "-",
+        ":",
+        ":5432",
+        ":80",
+        "5",
+        "_",
+        "@",
+        "/",
+        " ",
+        "é",
+        "x" * 70,
+        "a." * 160,
+    ]
+)
+
+
+@PROPERTY
+@given(text=st.lists(HOST_PIECES | st.text(max_size=2), max_size=30).map("".join))
+@example(text="a." * 200 + "b:80")  # a host name longer than the look-back window
+def test_name_ports_are_the_matches_finditer_finds(text: str) -> None:
+    from bot.core.extract import _NAME_PORT_RE, _name_ports
+
+    assert [m.span() for m in _name_ports(text)] == [m.span() for m in _NAME_PORT_RE.finditer(text)]
+
+
+_BANNERS = sorted(load_knowledge().banners)
+
+
+@PROPERTY
+@given(
+    parts=st.lists(
+        st.sampled_from(_BANNERS) | st.text(max_size=3) | st.sampled_from([" ", "x", "."]), max_size=8
+    )
+)
+def test_the_program_of_a_line_is_the_first_banner_it_holds(parts: list[str], kb: Knowledge) -> None:
+    from bot.core.classify import program_on_line
+
+    line = "".join(parts)
+    first = next((entry for banner, entry in kb.banners.items() if banner in line.lower()), None)
+    assert program_on_line(line, (0, 0), kb) == first
