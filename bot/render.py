@@ -406,6 +406,7 @@ class LiveViews:
             self._by_message[message.id] = view.token
 
     def _add(self, view: AnswerView) -> None:
+        view.live_in = self
         self._live[view.token] = view
         while len(self._live) > self.capacity:
             _, oldest = self._live.popitem(last=False)
@@ -426,6 +427,11 @@ class LiveViews:
         self._ended[view.token] = None
         while len(self._ended) > self.capacity:
             self._ended.popitem(last=False)
+
+    def stop_all(self) -> None:
+        """Stop every live view (the bot is closing)."""
+        for view in list(self._live.values()):
+            view.stop()
 
     def knows(self, custom_id: str) -> bool:
         """Whether a `netexplain:` button belongs to a view that is listening or ended normally."""
@@ -463,6 +469,7 @@ class AnswerView(discord.ui.View):
         self.os = os
         self.message: discord.PartialMessage | discord.InteractionMessage | None = None
         self._asker_only: set[str] = set()
+        self.live_in: LiveViews | None = None  # set when sent
         if rendered is None:
             rendered = render_explanation(explanation, os=os)
         self.token = token = secrets.token_hex(4)  # unique ids: views on different messages never collide
@@ -499,7 +506,8 @@ class AnswerView(discord.ui.View):
     def stop(self) -> None:
         """Stop listening (and leave the live set)."""
         super().stop()
-        LIVE_VIEWS.ended(self)
+        if self.live_in is not None:
+            self.live_in.ended(self)
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """OS choice and Delete belong to the asker; More is for anyone."""
@@ -545,7 +553,8 @@ class AnswerView(discord.ui.View):
 
     async def on_timeout(self) -> None:
         """Take the buttons off when they stop working, so nobody clicks a dead button."""
-        LIVE_VIEWS.ended(self)
+        if self.live_in is not None:
+            self.live_in.ended(self)
         if self.message is not None:
             # message gone or no longer editable: nothing to clean up
             with contextlib.suppress(discord.HTTPException):

@@ -57,8 +57,9 @@ class Explain(commands.Cog):
         self.bot.tree.add_command(self.menu)
 
     async def cog_unload(self) -> None:
-        """Take the context menu back out of the tree."""
+        """Take the context menu back out of the tree, and stop the answers' buttons."""
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        LIVE_VIEWS.stop_all()
 
     # ------------------------------------------------------------------ mentions and DMs
 

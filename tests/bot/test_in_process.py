@@ -76,6 +76,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             await asyncio.wait_for(bot.wait_until_ready(), 20)
             yield World(server, bot, events, guild, general, watched, alice, admin)
         finally:
+            LIVE_VIEWS.stop_all()  # their timeouts belong to this module's event loop
             await bot.close()
             await asyncio.wait_for(runner, 10)
             restore()

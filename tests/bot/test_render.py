@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import discord
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from bot.render import (
     TITLE_LIMIT,
     TOTAL_LIMIT,
     AnswerView,
+    LiveViews,
     clean,
     neutralise_mentions,
     quote_inline,
@@ -176,6 +178,24 @@ async def test_view_has_os_more_and_delete_buttons_with_unique_ids() -> None:
     other = AnswerView(explanation_of(parts), asker_id=1)
     ids = {getattr(c, "custom_id", None) for c in view.children}
     assert ids.isdisjoint({getattr(c, "custom_id", None) for c in other.children})
+
+
+async def test_at_most_capacity_views_listen_and_the_oldest_stop_first() -> None:
+    live = LiveViews(capacity=2)
+    parts = [Answer(title="F", summary="s", sections=(Section("cmd", "x", "linux"),))]
+    views = [AnswerView(explanation_of(parts), asker_id=1) for _ in range(4)]
+    delete_ids = [str(getattr(v.children[-1], "custom_id", "")) for v in views]
+    for view in views[:3]:
+        with live.sending(view):
+            pass
+    assert len(live) == 2 and views[0].is_finished() and not views[1].is_finished()
+    assert not live.knows(delete_ids[0])  # stopped to make room: its clicks hear "expired"
+    assert live.knows(delete_ids[1]) and live.knows(delete_ids[2])
+    views[1].stop()  # ended by itself (deleted): still known, no longer listening
+    assert len(live) == 1 and live.knows(delete_ids[1])
+    with pytest.raises(RuntimeError), live.sending(views[3]):
+        raise RuntimeError("the send failed")
+    assert views[3].is_finished() and len(live) == 1
 
 
 def test_errors_are_red_and_information_is_blurple() -> None:
