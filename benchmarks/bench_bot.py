@@ -26,8 +26,8 @@ Targets (issue 3): throughput ≥ 0.8× the bare client's, latency ≤ 1.5×, me
 
 The loopback server is part of every figure (it shares this process). It is not Discord: it checks
 every message against Discord's limits (the e2e tests rely on that) and that check costs it more for
-embeds than for a string. Here it checks only the first replies of each phase (`CHECKED_REPLIES`) and
-trusts the rest, so the server's own validation is not billed to the bot; everything is still sent.
+embeds than for a string. Here it checks only each client's first replies (`CHECKED_REPLIES`, in the
+warm-up) and trusts the rest, so its validation is not billed to the bot; everything is still sent.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from bot.playground.discord_server import LoopbackDiscord  # noqa: E402
 from tests.bot.harness import BotProcess, bot_env  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "dev-corpus.jsonl"
-CHECKED_REPLIES = 50  # per phase, the server checks this many replies against Discord's limits
+CHECKED_REPLIES = 50  # per client, the server checks this many replies against Discord's limits
 
 BARE_CLIENT = textwrap.dedent(
     """
@@ -98,8 +98,8 @@ class CountingLoopback(LoopbackDiscord):
     """The loopback Discord, observed by counting the bot's messages instead of `subscribe()`.
 
     `subscribe()` deep-copies every event for the observer, which would be charged to the bot being
-    measured (more for embeds than for a fixed string). After `CHECKED_REPLIES` replies per phase, the
-    bot's messages are no longer checked against Discord's limits (see the module docstring).
+    measured (more for embeds than for a fixed string). After `CHECKED_REPLIES` replies of its client,
+    the bot's messages are no longer checked against Discord's limits (see the module docstring).
     """
 
     def __init__(self) -> None:
