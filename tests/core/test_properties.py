@@ -339,6 +339,6 @@ _BANNERS = sorted(load_knowledge().banners)
 def test_the_program_of_a_line_is_the_first_banner_it_holds(parts: list[str], kb: Knowledge) -> None:
     from bot.core.classify import program_on_line
 
-    line = "".join(parts)
+    line = "".join(parts).replace("\n", " ")  # one line
     first = next((entry for banner, entry in kb.banners.items() if banner in line.lower()), None)
     assert program_on_line(line, (0, 0), kb) == first
