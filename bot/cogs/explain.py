@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
@@ -29,6 +29,7 @@ from bot.render import EXPIRED_BUTTONS, LIVE_VIEWS, AnswerView, render_explanati
 
 if TYPE_CHECKING:
     from bot.client import NetexplainBot
+    from bot.cogs.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +96,13 @@ class Explain(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """A mention in a server, or any DM, is a question."""
+        """A mention in a server, or any DM, is a question; any other message may be watched."""
         received = time.perf_counter()
         if not self._addressed_to_us(message):
+            # by name, not isinstance: discord.py loads each extension as a fresh module
+            watch = cast("Watch | None", self.bot.get_cog("Watch"))
+            if watch is not None:
+                await watch.consider(message, received)
             return
         text, explanation, note = await self._question(message)
         await reply_to(

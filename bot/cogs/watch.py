@@ -88,10 +88,13 @@ class Watch(commands.Cog):
         while len(self.offered) > self.offered_capacity:
             self.offered.popitem(last=False)
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """Offer help for triggered messages in watched channels."""
-        received = time.perf_counter()
+    async def consider(self, message: discord.Message, received: float) -> None:
+        """Offer help if `message` is in a watched channel and has something to explain.
+
+        Called by the explain cog for every message that is not a question (one `on_message` listener
+        for both: discord.py starts a task per listener per message, the bot's own replies included).
+        `received` is the `time.perf_counter()` reading when the message arrived.
+        """
         if not self.enabled or message.guild is None or message.author.bot or message.webhook_id is not None:
             return
         me = self.bot.user
