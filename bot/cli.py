@@ -117,6 +117,7 @@ def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
     from bot.terminal import render_scan_line
 
     kb = _load()
+    streaming = source == "-"  # each answer as soon as its line arrives, even through a pipe
     for hit in scan(_chunks(source), kb):
         if as_json:
             import json
@@ -126,6 +127,8 @@ def cmd_scan(source: str, as_json: bool, out: TextIO) -> int:
             out.write(json.dumps(obj, ensure_ascii=False) + "\n")
         else:
             out.write(render_scan_line(hit.number, hit.findings) + "\n")
+        if streaming:
+            out.flush()
     return 0
 
 

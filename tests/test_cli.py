@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,42 @@ def test_scan_json_adds_the_line_number(env: dict[str, str]) -> None:
 def test_scan_of_chatter_prints_nothing(env: dict[str, str]) -> None:
     run = netexplain(env, "scan", stdin="hi\nhow are you\nfine thanks\n")
     assert run.returncode == 0 and run.stdout == ""
+
+
+def test_scan_reads_windows_line_ends_like_unix_ones(env: dict[str, str], tmp_path: Path) -> None:
+    crlf = LOG.replace("\n", "\r\n")
+    log = tmp_path / "windows.log"
+    log.write_bytes(crlf.encode("utf-8"))
+    from_file = netexplain(env, "scan", "--json", str(log))
+    from_stdin = netexplain(env, "scan", "--json", "-", stdin=crlf)
+    assert from_file.stdout == from_stdin.stdout == netexplain(env, "scan", "--json", "-", stdin=LOG).stdout
+    assert [json.loads(line)["line"] for line in from_file.stdout.splitlines()] == [3, 5]
+
+
+def test_scan_of_standard_input_answers_each_line_as_it_arrives(env: dict[str, str]) -> None:
+    # `tail -f app.log | netexplain scan`: an answer must not wait for more input or for the end.
+    quiet = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "scan", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=quiet,
+        cwd=REPO,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write("hello\nconnect ECONNREFUSED 127.0.0.1:5432\n")
+        proc.stdin.flush()
+        answered: list[str] = []
+        reader = threading.Thread(target=lambda: answered.append(proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout=30)
+        assert answered and answered[0].startswith("2:") and "ECONNREFUSED" in answered[0]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
 
 
 def test_scan_of_a_missing_file_is_one_sentence_and_exit_1(env: dict[str, str], tmp_path: Path) -> None:
