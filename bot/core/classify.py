@@ -17,7 +17,6 @@ from bot.core.model import (
     Finding,
     FindingKind,
     NetworkInfo,
-    OsId,
     PortInfo,
     PortRange,
 )
@@ -66,15 +65,9 @@ def classify_port(number: int, kb: Knowledge) -> PortInfo:
         if definition.first <= number <= definition.last:
             port_range = definition.range
             break
-    ephemeral_on: tuple[OsId, ...] = tuple(sorted(r.os for r in kb.ephemeral if r.holds(number)))
-    services: list[str] = []
-    for dev in kb.dev_ports_for(number):
-        if dev.program not in services:
-            services.append(dev.program)
-    for reg in kb.iana_for(number):
-        if reg.name not in services:
-            services.append(reg.name)
-    return PortInfo(number, port_range, ephemeral_on, tuple(services))
+    services = [dev.program for dev in kb.dev_ports_for(number)]
+    services += kb.iana_names_for(number)
+    return PortInfo(number, port_range, kb.ephemeral_on(number), tuple(dict.fromkeys(services)))
 
 
 def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo:
@@ -174,6 +167,8 @@ def _program_in_line(line: str, kb: Knowledge) -> str | None:
         for order, banner, entry_id in kb.banner_index[word]:
             if (found is None or order < found[0]) and banner in lowered:
                 found = (order, entry_id)
+    if kb.unkeyed_banner_re is None or not kb.unkeyed_banner_re.search(lowered):
+        return found[1] if found else None
     for order, banner, entry_id in kb.unkeyed_banners:
         if found is not None and order > found[0]:
             break

@@ -118,21 +118,21 @@ class PortRangeDef(NamedTuple):
 WORD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 
 
+_DOTTED_QUAD_RE = re.compile(
+    r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+)
+
+
 def ipv4_value(text: str) -> int | None:
     """The integer value of a dotted-quad IPv4 address, or None; exactly as strict as `ipaddress`
     (four decimal numbers 0-255, no leading zeros), without building an address object."""
-    parts = text.split(".")
-    if len(parts) != 4:
+    m = _DOTTED_QUAD_RE.fullmatch(text)
+    if m is None:
         return None
-    value = 0
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 3 or (part[0] == "0" and part != "0"):
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        value = value << 8 | octet
-    return value
+    a, b, c, d = map(int, m.groups())
+    if a > 255 or b > 255 or c > 255 or d > 255:
+        return None
+    return a << 24 | b << 16 | c << 8 | d
 
 
 def alias_tokens(text: str) -> tuple[str, ...]:
@@ -191,6 +191,7 @@ class Knowledge:
             by_len = self._blocks_by_len[net.version].setdefault(net.prefixlen, {})
             by_len[int(net.network_address) >> (net.max_prefixlen - net.prefixlen)] = (block, str(net))
         self._lengths = {v: sorted(d, reverse=True) for v, d in self._blocks_by_len.items()}
+        self._ephemeral_by_os = sorted(self.ephemeral, key=lambda r: r.os)
         self._dev_by_port: dict[int, tuple[DevPort, ...]] = {}
         for dp in self.dev_ports:
             self._dev_by_port[dp.port] = (*self._dev_by_port.get(dp.port, ()), dp)
@@ -224,6 +225,12 @@ class Knowledge:
                 self.unkeyed_banners.append((order, banner, entry_id))
             else:
                 self.banner_index.setdefault(key, []).append((order, banner, entry_id))
+        # One search tells whether a line holds any of the unkeyed banners at all.
+        self.unkeyed_banner_re = (
+            re.compile("|".join(re.escape(b) for _, b, _ in self.unkeyed_banners))
+            if self.unkeyed_banners
+            else None
+        )
         # Aliases by their first word, longest first, so matching walks a text's words once.
         self.alias_index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for alias, entry_id in self.aliases.items():
@@ -279,6 +286,17 @@ class Knowledge:
     def dev_ports_for(self, port: int) -> tuple[DevPort, ...]:
         """The curated developer programs known to use `port`."""
         return self._dev_by_port.get(port, ())
+
+    def iana_names_for(self, port: int) -> list[str]:
+        """The service names of `iana_for(port)`, in order."""
+        packed = self.iana.get(port)
+        if not packed:
+            return []
+        return [line.split("\t", 1)[0] for line in packed.split("\n")]
+
+    def ephemeral_on(self, port: int) -> tuple[OsId, ...]:
+        """The OSes (in alphabetical order) whose default ephemeral range holds `port`."""
+        return tuple(r.os for r in self._ephemeral_by_os if r.first <= port <= r.last)
 
     def iana_for(self, port: int) -> tuple[IanaService, ...]:
         """Every IANA registration for `port` (any transport).

@@ -342,3 +342,21 @@ def test_the_program_of_a_line_is_the_first_banner_it_holds(parts: list[str], kb
     line = "".join(parts).replace("\n", " ")  # one line
     first = next((entry for banner, entry in kb.banners.items() if banner in line.lower()), None)
     assert program_on_line(line, (0, 0), kb) == first
+
+
+@PROPERTY
+@given(
+    text=st.lists(
+        st.sampled_from(["1", "0", "00", "25", "255", "256", "999", ".", "٣", " ", "+", "-"]), max_size=12
+    ).map("".join)
+)
+@example(text="01.2.3.4")
+@example(text="1.2.3.4")
+def test_the_quick_ipv4_parser_agrees_with_ipaddress(text: str) -> None:
+    from bot.core.knowledge import ipv4_value
+
+    try:
+        expected: int | None = int(ipaddress.IPv4Address(text))
+    except ValueError:
+        expected = None
+    assert ipv4_value(text) == expected
