@@ -10,17 +10,23 @@ search for the knowledge base's words and the host-naming phrases. Only those li
 
 from __future__ import annotations
 
-import re
+import codecs
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from bot.core.classify import ProgramLookup, classify_in
-from bot.core.extract import ASCII_WORD_TABLE, PREFILTER_ANCHORS, extract, may_contain_findings
+from bot.core.extract import PREFILTER_ANCHORS, extract, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Finding
 
-# A character that `may_contain_findings` looks at more closely than words: the rest of its line.
-_CLOSER_LOOK_RE = re.compile(r"[:/\[0-9\x80-\U0010ffff][^\n]*")
+# The block as ASCII bytes, one per character: anything beyond ASCII becomes \x01.
+_MARK = "netexplain.mark-non-ascii"
+codecs.register_error(_MARK, lambda e: ("\x01" * (e.end - e.start), e.end))  # type: ignore[attr-defined]
+# Characters that `may_contain_findings` looks at more closely than words (colon, slash, bracket,
+# digit, beyond ASCII) become \x01, line ends stay, all else is \x00: `find(1)` then jumps to them.
+# Lower-cased ASCII with everything but letters, digits and "_" as a space: `split()` gives word parts.
+_WORD_PARTS = bytes(c if c in b"abcdefghijklmnopqrstuvwxyz0123456789_" else 32 for c in range(256))
+_CLOSER_LOOK = bytes(1 if c in b":/[0123456789\x01" else 10 if c == 10 else 0 for c in range(256))
 
 
 class ScanHit(NamedTuple):
@@ -48,18 +54,24 @@ def scan(chunks: Iterable[str], kb: Knowledge) -> Iterator[ScanHit]:
 
 def _scan_block(block: str, seen_lines: int, kb: Knowledge) -> Iterator[ScanHit]:
     # `block` is whole lines, each ending in "\n".
-    starts = {block.rfind("\n", 0, m.start()) + 1 for m in _CLOSER_LOOK_RE.finditer(block)}
-    # The other lines are ASCII: one byte per character, so byte offsets are string offsets.
-    data = block.encode("ascii", "replace").lower()
-    words = data.translate(ASCII_WORD_TABLE)
-    present = [w for w in kb.prefilter_dotted if words.find(w) >= 0]
-    present += kb.prefilter_words.intersection(words.replace(b".", b" ").split())
-    for needle, haystack in [*((w, words) for w in present), *((a, data) for a in PREFILTER_ANCHORS)]:
+    raw = block.encode("ascii", _MARK)  # one byte per character: byte offsets are string offsets
+    marks = raw.translate(_CLOSER_LOOK)
+    starts = set()
+    at = marks.find(1)
+    while at >= 0:
+        starts.add(marks.rfind(10, 0, at) + 1)
+        at = marks.find(1, marks.find(10, at))
+    # The other lines are ASCII. Every word of theirs is a word of the block with dots as separators,
+    # or (the knowledge base's few dotted words, such as "resolv.conf") a substring of it.
+    data = raw.lower()
+    spaced = data.translate(_WORD_PARTS)
+    present = [(w, spaced) for w in kb.prefilter_words.intersection(spaced.split())]
+    present += [(w, data) for w in (*kb.prefilter_dotted, *PREFILTER_ANCHORS) if data.find(w) >= 0]
+    for needle, haystack in present:
         at = haystack.find(needle)
         while at >= 0:
-            start = block.rfind("\n", 0, at) + 1
-            starts.add(start)
-            at = haystack.find(needle, block.find("\n", at) + 1)
+            starts.add(marks.rfind(10, 0, at) + 1)
+            at = haystack.find(needle, marks.find(10, at))
     number = seen_lines + 1
     counted = 0
     for start in sorted(starts):
