@@ -390,7 +390,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         )
 
     lowered = text.lower()
-    for needle, pattern in _PAIR_RES:
+    for needle, pattern in _PAIR_RES if _has_digit(text) else ():  # each pattern ends in a port number
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
@@ -491,7 +491,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
     if len(lowered) == len(text):
         tokens = line_words(lowered)
         # "java.net.UnknownHostException" also holds the word "unknownhostexception"
-        lowered_words = frozenset(tokens).union(*(t.split(".") for t in tokens if "." in t))
+        if "." in lowered:
+            lowered_words = frozenset([*tokens, *(p for t in tokens if "." in t for p in t.split("."))])
+        else:
+            lowered_words = frozenset(tokens)
     _extract_ports(text, lowered, lowered_words, spans, add)
     _extract_errors(text, lowered, kb, spans, add, lowered_words)
     if not kb.alias_index.keys().isdisjoint(lowered_words):
