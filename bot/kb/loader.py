@@ -113,8 +113,8 @@ def load_knowledge(
     where = os.path.realpath(root or _knowledge_root())
     try:
         key_text = _fingerprint_text(where)
-    except FileNotFoundError:
-        key_text = ""  # no such folder: `build_knowledge` says so
+    except OSError:
+        key_text = ""  # no such folder (or not one): `build_knowledge` says so
     key = _digest(key_text)
     memo = _memo.get(where)
     if memo and memo[0] == key and not reload:
