@@ -43,8 +43,12 @@ def strip_mentions_of(content: str, user_id: int) -> str:
 
 
 def explain_text(bot: NetexplainBot, text: str, *, passive: bool = False) -> Explanation:
-    """Run the core on user text (cut to a sane size first); `passive` for chatter nobody asked about."""
-    return explain(text[:MAX_QUERY], bot.kb, passive=passive)
+    """Run the core on user text (cut to a sane size first).
+
+    `passive` is for chatter nobody asked about (watched channels): the core rules out ordinary
+    messages cheaply, and composes only the brief answer a compact reply shows.
+    """
+    return explain(text[:MAX_QUERY], bot.kb, passive=passive, brief=passive)
 
 
 def fingerprint(text: str) -> int:
@@ -60,6 +64,8 @@ def build_reply(
         return [render_help(note=note)], None
     if style == "compact":
         return render_compact(explanation).embeds, None
+    if explanation.brief:
+        raise ValueError("a brief explanation has no sections: explain the text in full for this style")
     rendered = render_explanation(explanation)
     view = AnswerView(explanation, asker_id=asker_id, rendered=rendered)
     return rendered.embeds, view if view.has_buttons else None

@@ -65,14 +65,17 @@ def is_triggering(findings: list[Finding]) -> bool:
     return False
 
 
-def explain(text: str, kb: Knowledge, *, passive: bool = False) -> Explanation:
-    """Explain one message. With `passive`, ordinary chatter is ruled out first, at little cost."""
+def explain(text: str, kb: Knowledge, *, passive: bool = False, brief: bool = False) -> Explanation:
+    """Explain one message. With `passive`, ordinary chatter is ruled out first, at little cost.
+
+    With `brief`, the answers carry title, summary and references but no sections (compact replies).
+    """
     if passive and not may_contain_findings(text, kb):
-        return explanation(text, [], kb)
-    return explanation(text, find(text, kb), kb)
+        return explanation(text, [], kb, brief=brief)
+    return explanation(text, find(text, kb), kb, brief=brief)
 
 
-def explanation(text: str, findings: list[Finding], kb: Knowledge) -> Explanation:
+def explanation(text: str, findings: list[Finding], kb: Knowledge, *, brief: bool = False) -> Explanation:
     """The explanation of `text` from its findings (as `find` or `scan` gave them)."""
-    answer, parts = compose(findings, kb)
-    return Explanation(text, tuple(findings), is_triggering(findings), answer, parts)
+    answer, parts = compose(findings, kb, brief=brief)
+    return Explanation(text, tuple(findings), is_triggering(findings), answer, parts, brief)

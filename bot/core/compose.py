@@ -48,8 +48,14 @@ NOTHING_FOUND = Answer(
 )
 
 
-def compose(findings: Iterable[Finding], kb: Knowledge) -> tuple[Answer, tuple[Answer, ...]]:
-    """The combined answer and one answer per explained thing (errors first, then endpoints, then terms)."""
+def compose(
+    findings: Iterable[Finding], kb: Knowledge, *, brief: bool = False
+) -> tuple[Answer, tuple[Answer, ...]]:
+    """The combined answer and one answer per explained thing (errors first, then endpoints, then terms).
+
+    `brief` answers carry title, summary, references and entry ids but no sections: enough for a
+    compact reply, at about half the cost.
+    """
     findings = list(findings)
     if not findings:
         return NOTHING_FOUND, ()
@@ -66,7 +72,7 @@ def compose(findings: Iterable[Finding], kb: Knowledge) -> tuple[Answer, tuple[A
             entry_id = kb.error_symbols.get(f.error)
             if entry_id and entry_id not in explained:
                 explained.add(entry_id)
-                parts.append(entry_answer(kb.entries[entry_id], kb, fill))
+                parts.append(entry_answer(kb.entries[entry_id], kb, fill, brief=brief))
     for f in findings:
         if f.kind in ("error", "term"):
             continue
@@ -74,27 +80,40 @@ def compose(findings: Iterable[Finding], kb: Knowledge) -> tuple[Answer, tuple[A
         if subject in seen_subjects:
             continue
         seen_subjects.add(subject)
-        parts.append(network_answer(f, kb) if f.kind == "network" else endpoint_answer(f, kb, fill))
+        if f.kind == "network":
+            answer = network_answer(f, kb)
+            parts.append(answer._replace(sections=()) if brief else answer)
+        else:
+            parts.append(endpoint_answer(f, kb, fill, brief=brief))
         if f.address and f.address.entry_id:
             explained.add(f.address.entry_id)
     for f in findings:
         if f.program and f.program not in explained:
             explained.add(f.program)
-            parts.append(entry_answer(kb.entries[f.program], kb, fill))
+            parts.append(entry_answer(kb.entries[f.program], kb, fill, brief=brief))
     for f in findings:
         if f.kind == "term" and f.term and f.term not in explained:
             explained.add(f.term)
-            parts.append(entry_answer(kb.entries[f.term], kb, fill))
-    return combine(parts), tuple(parts)
+            parts.append(entry_answer(kb.entries[f.term], kb, fill, brief=brief))
+    return combine(parts, brief=brief), tuple(parts)
 
 
-def combine(parts: list[Answer]) -> Answer:
-    """One answer from several: the first in full, the others as short sections, commands merged."""
+def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
+    """One answer from several: the first in full, the others as short sections, commands merged.
+
+    `brief`: the first one's title and summary with everyone's references, and no sections.
+    """
     if not parts:
         return NOTHING_FOUND
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
+    if brief:
+        refs_only: list[Reference] = []
+        for part in parts:
+            refs_only += [r for r in part.references if r not in refs_only]
+        ids_only = tuple(dict.fromkeys(i for p in parts for i in p.entry_ids))
+        return Answer(first.title, first.summary, (), tuple(refs_only[:MAX_REFERENCES]), ids_only)
     plain = [s for s in first.sections if s.os is None]
     plain += [Section(p.title, p.summary) for p in parts[1:]]
     os_sections = []
@@ -155,8 +174,12 @@ def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Place
     ]
 
 
-def entry_answer(entry: Entry, kb: Knowledge, fill: _Placeholders | None = None) -> Answer:
-    """An answer written from one term, error or program entry."""
+def entry_answer(
+    entry: Entry, kb: Knowledge, fill: _Placeholders | None = None, *, brief: bool = False
+) -> Answer:
+    """An answer written from one term, error or program entry (`brief`: without sections)."""
+    if brief:
+        return Answer(entry.title, entry.summary, (), _refs(entry.sources), (entry.id,))
     fill = fill or _Placeholders(None, None)
     sections = [
         Section("What it is", entry.what),
@@ -185,10 +208,11 @@ def _list(items: Iterable[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
-    """An answer for an address, endpoint, URL or bare port, from the registry data and entries."""
+def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bool = False) -> Answer:
+    """An answer for an address, endpoint, URL or bare port, from the registry data and entries
+    (`brief`: without sections)."""
     what: list[str] = []
-    brief: list[str] = []  # the summary: one short statement per part of the endpoint
+    brief_lines: list[str] = []  # the summary: one short statement per part of the endpoint
     means: list[str] = []
     do: list[str] = []
     sources: list[Source] = []
@@ -207,7 +231,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
             tags.append("loopback name")
             if entry is not None:
                 what.append(entry.summary)
-                brief.append(entry.summary)
+                brief_lines.append(entry.summary)
                 means.append(entry.means)
                 sources += entry.sources
                 entries.append(entry.id)
@@ -218,7 +242,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
                 what.append(
                     f"`{address.ip}` is in {block.network} ({block.name}, {block.rfc}). {block.summary}"
                 )
-                brief.append(f"`{address.ip}` is a {label} address ({block.network}). {block.reach}")
+                brief_lines.append(f"`{address.ip}` is a {label} address ({block.network}). {block.reach}")
                 means.append(block.reach)
                 sources += block.sources
                 if block.entry and block.entry in kb.entries:
@@ -247,7 +271,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
                 sources += range_entry.sources
             ephemeral = _ephemeral_sentence(port.number, port.ephemeral_on, kb)
             what.append(ephemeral)
-            brief.append(
+            brief_lines.append(
                 f"Port {port.number} is in the IANA {port.range} range; {ephemeral[0].lower()}{ephemeral[1:]}"
             )
             sources += [r.source for r in kb.ephemeral if r.os in port.ephemeral_on or r.os == "linux"]
@@ -256,7 +280,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
             if devs:
                 programs = _list(dict.fromkeys(d.program for d in devs))
                 means.append(f"In developer chat, port {port.number} usually means {programs}.")
-                brief.append(f"It usually means {programs}.")
+                brief_lines.append(f"It usually means {programs}.")
                 means += [d.note for d in devs[:2] if d.note]
                 sources += [d.source for d in devs[:2]]
                 commands_from = next((kb.entries[d.entry] for d in devs if d.entry in kb.entries), None)
@@ -267,7 +291,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
                 sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
             elif not devs:
                 what.append("No service is registered for it with IANA.")
-                brief.append("No service is registered for it.")
+                brief_lines.append("No service is registered for it.")
                 sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
             if not devs and port.ephemeral_on:
                 eph = kb.entries.get("ephemeral-port")
@@ -285,6 +309,12 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
         do.append(commands_from.do)
     elif address is not None and address.entry_id and address.entry_id in kb.entries:
         do.append(kb.entries[address.entry_id].do)
+    title = _display(f) + (f" — {_list(tags)}" if tags else "")
+    summary = _first_sentences(" ".join(brief_lines or what) or _display(f), 600)
+    if brief:
+        if commands_from is not None:
+            entries.append(commands_from.id)
+        return Answer(title[:256], summary, (), _refs(sources), tuple(entries))
     sections = [Section("What it is", " ".join(what))]
     if means:
         sections.append(Section("What it means for you", "\n\n".join(dict.fromkeys(means))))
@@ -293,11 +323,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders) -> Answer:
     if commands_from is not None:
         sections += _os_sections(commands_from.commands, fill)
         entries.append(commands_from.id)
-    title = _display(f) + (f" — {_list(tags)}" if tags else "")
-    summary = " ".join(brief or what) or _display(f)
-    return Answer(
-        title[:256], _first_sentences(summary, 600), tuple(sections), _refs(sources), tuple(entries)
-    )
+    return Answer(title[:256], summary, tuple(sections), _refs(sources), tuple(entries))
 
 
 def network_answer(f: Finding, kb: Knowledge) -> Answer:

@@ -186,6 +186,7 @@ class Explanation(NamedTuple):
     triggered: bool
     answer: Answer
     parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
+    brief: bool = False  # answers without sections (`explain(..., brief=True)`), for compact replies
 
     @property
     def found_anything(self) -> bool:
