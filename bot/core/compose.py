@@ -158,12 +158,8 @@ def _subject(f: Finding) -> tuple[object, ...]:
 
 
 def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
-    out: list[Reference] = []
-    for s in sources:
-        ref = Reference(s.title, s.url)
-        if ref not in out:
-            out.append(ref)
-    return tuple(out)
+    """References in first-cited order, each once (a Source and its Reference are equal tuples)."""
+    return tuple(Reference(title, url) for title, url in dict.fromkeys(sources))
 
 
 def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
@@ -239,10 +235,9 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             tags.append(f"{label} address")
             block = kb.block_for_text(address.ip)
             if block is not None:
-                what.append(
-                    f"`{address.ip}` is in {block.network} ({block.name}, {block.rfc}). {block.summary}"
-                )
-                brief_lines.append(f"`{address.ip}` is a {label} address ({block.network}). {block.reach}")
+                prefix = address.block or str(block.network)  # classification wrote the prefix out once
+                what.append(f"`{address.ip}` is in {prefix} ({block.name}, {block.rfc}). {block.summary}")
+                brief_lines.append(f"`{address.ip}` is a {label} address ({prefix}). {block.reach}")
                 means.append(block.reach)
                 sources += block.sources
                 if block.entry and block.entry in kb.entries:
