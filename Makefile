@@ -16,7 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 # With DISCORD_TOKEN: the Discord bot. Without: the playground (the real bot, a local Discord and a page).
 run: $(STAMP)
-	@if [ -n "$$DISCORD_TOKEN" ]; then exec $(BIN)/netexplain run; else exec $(BIN)/python -m bot.playground; fi
+	@if [ -n "$$DISCORD_TOKEN" ]; then exec $(BIN)/netexplain run; else exec $(BIN)/netexplain playground; fi
 
 test: $(STAMP) lint typecheck pytest
 

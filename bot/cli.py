@@ -29,6 +29,7 @@ examples:
   netexplain scan server.log          (only the lines with findings)
   netexplain kb check                 (validate the knowledge base)
   netexplain run                      (the Discord bot; needs DISCORD_TOKEN, see README for settings)
+  netexplain playground               (no Discord account: a local Discord page with the real bot)
   netexplain try                      (no Discord account: explain 127.0.0.1:62893, then each line typed)
   netexplain sync --guild 1234        (publish slash commands after they change)
 
@@ -57,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND")
     kb_sub.add_parser("check", help="validate every knowledge file and report counts")
     sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    sub.add_parser(
+        "playground",
+        help="the real bot on a local stand-in for Discord, in your browser (see `playground --help`)",
+        add_help=False,
+    )
     sub.add_parser(
         "try", help="answer in the terminal: the demo query, then every line typed (no Discord needed)"
     )
@@ -168,6 +174,13 @@ def cmd_run() -> int:
     return run_bot(load_config())
 
 
+def cmd_playground(argv: Sequence[str]) -> int:
+    """The playground: a loopback Discord, the real bot connected to it, and a page on 127.0.0.1."""
+    from bot.playground.app import main as playground_main
+
+    return playground_main(list(argv), prog="netexplain playground")
+
+
 def cmd_sync(guild: int | None) -> int:
     """Publish the slash commands."""
     from bot.config import load_config
@@ -197,6 +210,8 @@ def _plain_explain(argv: Sequence[str]) -> SimpleNamespace | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `netexplain` command."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "playground":  # its own options and --help, parsed by the playground
+        return _dispatch(SimpleNamespace(command="playground", args=argv[1:]))
     args: Any = _plain_explain(argv)
     if args is None:
         parser = _parser()
@@ -221,6 +236,8 @@ def _dispatch(args: Any) -> int:
             return cmd_run()
         if args.command == "try":
             return cmd_terminal_session(out)
+        if args.command == "playground":
+            return cmd_playground(args.args)
         if args.command == "sync":
             return cmd_sync(args.guild)
     except KeyboardInterrupt:

@@ -20,8 +20,9 @@ URL_PREFIX = "netexplain playground: http"
 class PlaygroundProcess:
     """The playground in a child process (which starts the bot as its own child)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, entry: tuple[str, ...] = ("-m", "bot.playground")) -> None:
         self.args = args
+        self.entry = entry  # how it is started: `python -m bot.playground` or `netexplain playground`
         self.lines: list[str] = []
         self.errors: list[str] = []
         self.proc: subprocess.Popen[str] | None = None
@@ -32,7 +33,7 @@ class PlaygroundProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NETEXPLAIN_", "DISCORD_"))}
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.playground", *self.args],
+            [sys.executable, *self.entry, *self.args],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,

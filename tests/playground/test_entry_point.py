@@ -1,4 +1,5 @@
-"""`python -m bot.playground`: prints its URL, says where it listens, runs the bot, stops cleanly."""
+"""`python -m bot.playground` and `netexplain playground`: each prints its URL, says where it
+listens, runs the bot and stops cleanly."""
 
 from __future__ import annotations
 
@@ -21,8 +22,13 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_the_playground_prints_its_url_runs_the_bot_and_stops_with_it() -> None:
-    pg = PlaygroundProcess("--port", "0")
+@pytest.mark.parametrize(
+    "entry",
+    [("-m", "bot.playground"), ("-m", "bot.cli", "playground")],
+    ids=["python -m bot.playground", "netexplain playground"],
+)
+def test_the_playground_prints_its_url_runs_the_bot_and_stops_with_it(entry: tuple[str, ...]) -> None:
+    pg = PlaygroundProcess("--port", "0", entry=entry)
     try:
         url = pg.start()
         assert url.startswith("http://127.0.0.1:") and url.endswith("/")
