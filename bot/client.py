@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import pkgutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -135,6 +135,9 @@ class NetexplainBot(commands.Bot):
         self.connected_once = asyncio.Event()
         self.draining = False  # set by drain(): gateway events are dropped from then on
         self.metrics = BotMetrics()
+        # Set by the explain cog: called for every message from this one `on_message`, so a message
+        # costs one task, not one per listener (discord.py starts a task for each).
+        self.message_handler: Callable[[discord.Message], Awaitable[None]] | None = None
         self._connects = 0
         self._watch_metrics()
         self._guard_parsers()
@@ -201,9 +204,11 @@ class NetexplainBot(commands.Bot):
         )
 
     async def on_message(self, message: discord.Message) -> None:
-        """No prefix commands: the cogs' listeners do all the work, so skip `process_commands`."""
+        """No prefix commands (so no `process_commands`): count the message, then hand it over."""
         if self.user is None or message.author.id != self.user.id:
             self.metrics.messages_seen.inc()
+        if self.message_handler is not None:
+            await self.message_handler(message)
 
     async def close(self) -> None:
         """Close the gateway, then the settings store."""

@@ -54,12 +54,15 @@ class Explain(commands.Cog):
         )
 
     async def cog_load(self) -> None:
-        """Context menus can't be declared inside a class, so register it by hand."""
+        """Context menus can't be declared inside a class, so register it by hand; and take the messages."""
         self.bot.tree.add_command(self.menu)
+        self.bot.message_handler = self.on_message
 
     async def cog_unload(self) -> None:
         """Take the context menu back out of the tree, and stop the answers' buttons."""
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+        if self.bot.message_handler == self.on_message:
+            self.bot.message_handler = None
         LIVE_VIEWS.stop_all()
 
     # ------------------------------------------------------------------ mentions and DMs
@@ -94,9 +97,11 @@ class Explain(commands.Cog):
             return own, explained, CANNOT_SEE_REPLY  # no message-content intent, and no mention of us
         return target.content, explain_text(self.bot, target.content), None
 
-    @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """A mention in a server, or any DM, is a question; any other message may be watched."""
+        """A mention in a server, or any DM, is a question; any other message may be watched.
+
+        Not a listener: the bot's own `on_message` calls it (`message_handler`), one task per message.
+        """
         received = time.perf_counter()
         if not self._addressed_to_us(message):
             # by name, not isinstance: discord.py loads each extension as a fresh module
