@@ -118,13 +118,15 @@ def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
     plain += [Section(p.title, p.summary) for p in parts[1:]]
     os_sections = []
     for os_id in COMMAND_OSES:
-        lines: list[str] = []
+        lines: dict[str, str] = {}  # each command once (`cmd` — what it says), the first part's wording
         for part in parts:
             for section in part.sections:
                 if section.os == os_id:
-                    lines += [ln for ln in section.body.split("\n") if ln not in lines]
+                    for line in section.body.split("\n"):
+                        lines.setdefault(line.split(" — ", 1)[0], line)
         if lines:
-            os_sections.append(Section(OS_NAMES[os_id], "\n".join(lines[:MAX_OS_COMMANDS]), os=os_id))
+            shown = list(lines.values())[:MAX_OS_COMMANDS]
+            os_sections.append(Section(OS_NAMES[os_id], "\n".join(shown), os=os_id))
     refs: list[Reference] = []
     for part in parts:
         refs += [r for r in part.references if r not in refs]
@@ -197,6 +199,14 @@ def _display(f: Finding) -> str:
     return f"port {f.port.number}" if f.port else f.text
 
 
+def _a(label: str) -> str:
+    """The label with its indefinite article: "a loopback", "an unspecified", "an IETF protocol"."""
+    return f"{'an' if label.startswith(AN_LABELS) else 'a'} {label}"
+
+
+AN_LABELS = ("unspecified", "invalid", "IETF", "IPv4")
+
+
 def _list(items: Iterable[str]) -> str:
     items = list(items)
     if len(items) <= 1:
@@ -237,7 +247,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             if block is not None:
                 prefix = address.block or str(block.network)  # classification wrote the prefix out once
                 what.append(f"`{address.ip}` is in {prefix} ({block.name}, {block.rfc}). {block.summary}")
-                brief_lines.append(f"`{address.ip}` is a {label} address ({prefix}). {block.reach}")
+                brief_lines.append(f"`{address.ip}` is {_a(label)} address ({prefix}). {block.reach}")
                 means.append(block.reach)
                 sources += block.sources
                 if block.entry and block.entry in kb.entries:

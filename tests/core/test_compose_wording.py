@@ -1,0 +1,38 @@
+"""Answers read well: each per-OS command once, and "an" before labels that need it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.core import explain
+from bot.core.knowledge import Knowledge
+
+CORPUS = [json.loads(line)["text"] for line in (Path(__file__).parents[1] / "data/dev-corpus.jsonl").open()]
+ADDRESSES = [
+    "0.0.0.0:8000", "[::]:3000", "192.0.0.9", "::ffff:127.0.0.1", "256.1.1.1", "127.0.0.1", "fd00::1",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", [*CORPUS, "connect ECONNREFUSED ::1:5432"])
+def test_each_command_is_listed_once_per_os(text: str, kb: Knowledge) -> None:
+    for section in explain(text, kb).answer.sections:
+        if section.os is None:
+            continue
+        commands = [line.split(" — ", 1)[0] for line in section.body.split("\n")]
+        assert len(commands) == len(set(commands)), (section.heading, commands)
+
+
+@pytest.mark.parametrize("text", ADDRESSES)
+def test_labels_take_the_right_article(text: str, kb: Knowledge) -> None:
+    summary = explain(text, kb).answer.summary
+    assert not re.search(r"\ba (unspecified|invalid|IETF|IPv4)\b", summary), summary
+    assert not re.search(r"\ban (loopback|private|unique|link|public|documentation)\b", summary), summary
+
+
+def test_unspecified_and_loopback_read_naturally(kb: Knowledge) -> None:
+    assert "is an unspecified (all interfaces) address" in explain("0.0.0.0:8000", kb).answer.summary
+    assert "is a loopback address" in explain("127.0.0.1:62893", kb).answer.summary
