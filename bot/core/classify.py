@@ -72,6 +72,22 @@ def classify_port(number: int, kb: Knowledge) -> PortInfo:
 
 def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo:
     """Size, first and last address, and the category of a CIDR network."""
+    value = ipv4_value(ip_text) if 0 <= prefixlen <= 32 else None
+    if value is not None:  # the common case, in integers, as `ipaddress` would say it
+        size = 1 << (32 - prefixlen)
+        first = value & ~(size - 1)
+        first_text = _dotted_quad(first)
+        prefix = f"{first_text}/{prefixlen}"
+        found = kb.block_and_prefix_for(first, 4)
+        return NetworkInfo(
+            prefix,
+            4,
+            size,
+            first_text,
+            _dotted_quad(first | (size - 1)),
+            found[0].category if found is not None else "public",
+            reason=None if first_text == ip_text else f"host bits are set; the network is {prefix}",
+        )
     try:
         net = ipaddress.ip_network(f"{ip_text}/{prefixlen}", strict=False)
     except ValueError as exc:
@@ -89,6 +105,10 @@ def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo
         info.category,
         reason=reason,
     )
+
+
+def _dotted_quad(value: int) -> str:
+    return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
 
 
 def classify(candidate: Candidate, kb: Knowledge, text: str = "") -> Finding:
@@ -163,7 +183,7 @@ def _program_in_line(line: str, kb: Knowledge) -> str | None:
     # The first banner (in the knowledge base's order) that the line holds.
     lowered = line.lower()
     found: tuple[int, str] | None = None
-    for word in kb.banner_index.keys() & set(line_words(lowered)):
+    for word in kb.banner_index.keys() & line_words(lowered):
         for order, banner, entry_id in kb.banner_index[word]:
             if (found is None or order < found[0]) and banner in lowered:
                 found = (order, entry_id)

@@ -189,8 +189,6 @@ _ERROR_CODE_RE = re.compile(
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
-# What `_ERROR_CODE_RE` needs in the lower-cased text before it can match.
-_ERROR_CODE_HINTS = ("errno", "error", "code", "0x", "(10", "curl")
 _VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
 _IMAGE_NAMES = frozenset(
     {
@@ -390,7 +388,8 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         )
 
     lowered = text.lower()
-    for needle, pattern in _PAIR_RES if _has_digit(text) else ():  # each pattern ends in a port number
+    has_digit = _has_digit(text)
+    for needle, pattern in _PAIR_RES if has_digit else ():  # each pattern ends in a port number
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
@@ -495,8 +494,9 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             lowered_words = frozenset([*tokens, *(p for t in tokens if "." in t for p in t.split("."))])
         else:
             lowered_words = frozenset(tokens)
-    _extract_ports(text, lowered, lowered_words, spans, add)
-    _extract_errors(text, lowered, kb, spans, add, lowered_words)
+    if has_digit:
+        _extract_ports(text, lowered, lowered_words, spans, add)
+    _extract_errors(text, lowered, kb, spans, add, lowered_words, has_digit)
     if not kb.alias_index.keys().isdisjoint(lowered_words):
         _extract_terms(text, lowered, kb, spans, add, tokens)
     found.sort(key=lambda c: c.span)
@@ -514,9 +514,8 @@ def line_words(lowered: str) -> list[str]:
 def _extract_ports(
     text: str, lowered: str, words: frozenset[str], spans: _Spans, emit: Callable[[Candidate], None]
 ) -> None:
-    """Bare ports named by the words around them; each pattern runs only when its keyword is there."""
-    if not _has_digit(text):
-        return
+    """Bare ports named by the words around them (in a text with a digit); each pattern runs only when
+    its keyword is there."""
     ascii_text = text.isascii()
     patterns: list[re.Pattern[str]] = []
     if "-" in text:
@@ -546,6 +545,7 @@ def _extract_errors(
     spans: _Spans,
     emit: Callable[[Candidate], None],
     words: frozenset[str],
+    has_digit: bool,
 ) -> None:
     # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
     maybe_symbol = not words or not kb.symbol_words.isdisjoint(words)
@@ -553,8 +553,10 @@ def _extract_errors(
         entry_id = kb.error_symbols.get(m["sym"])
         if entry_id:
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    code_hint = any(hint in lowered for hint in _ERROR_CODE_HINTS)
-    for m in _ERROR_CODE_RE.finditer(text) if code_hint and _has_digit(text) else ():
+    code_hint = has_digit and (
+        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
+    )
+    for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
@@ -596,10 +598,11 @@ def _extract_terms(
     # `tokens` are `WORD_RE.findall(lowered)`; their positions are only worked out once an alias matches.
     starts: list[int] = []
     seen: set[str] = set()
-    for i, word in enumerate(tokens):
-        for alias, entry_id in kb.alias_index.get(word, ()):
-            n = len(alias)
-            if n > 1 and tuple(tokens[i : i + n]) != alias:
+    index = kb.alias_index
+    for i in [i for i, word in enumerate(tokens) if word in index]:
+        for n, aliases in index[tokens[i]]:
+            entry_id = aliases.get(tuple(tokens[i : i + n]))
+            if entry_id is None:
                 continue
             if not starts:
                 starts = _token_starts(lowered, tokens)
@@ -665,6 +668,8 @@ def _looks_like_mac_or_time(tok: str) -> bool:
 
 
 def _ipv4_problem(ip: str) -> str | None:
+    if ipv4_value(ip) is not None:
+        return None
     parts = ip.split(".")
     for part in parts:
         if int(part) > 255:

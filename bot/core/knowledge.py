@@ -231,14 +231,17 @@ class Knowledge:
             if self.unkeyed_banners
             else None
         )
-        # Aliases by their first word, longest first, so matching walks a text's words once.
-        self.alias_index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        # Aliases by their first word, then by their length in words, longest first, so matching walks
+        # a text's words once and looks up the words that follow one dictionary per length. When two
+        # aliases have the same words, the first one listed wins.
+        by_first: dict[str, dict[int, dict[tuple[str, ...], str]]] = {}
         for alias, entry_id in self.aliases.items():
             tokens = alias_tokens(alias)
             if tokens:
-                self.alias_index.setdefault(tokens[0], []).append((tokens, entry_id))
-        for options in self.alias_index.values():
-            options.sort(key=lambda option: len(option[0]), reverse=True)
+                by_first.setdefault(tokens[0], {}).setdefault(len(tokens), {}).setdefault(tokens, entry_id)
+        self.alias_index: dict[str, tuple[tuple[int, dict[tuple[str, ...], str]], ...]] = {
+            first: tuple(sorted(by_length.items(), reverse=True)) for first, by_length in by_first.items()
+        }
         # Error messages by their longest word: only messages whose word is in a text are searched for.
         self.message_keys: dict[str, list[str]] = {}
         for message in self.error_messages:
@@ -296,7 +299,7 @@ class Knowledge:
 
     def ephemeral_on(self, port: int) -> tuple[OsId, ...]:
         """The OSes (in alphabetical order) whose default ephemeral range holds `port`."""
-        return tuple(r.os for r in self._ephemeral_by_os if r.first <= port <= r.last)
+        return tuple([r.os for r in self._ephemeral_by_os if r.first <= port <= r.last])
 
     def iana_for(self, port: int) -> tuple[IanaService, ...]:
         """Every IANA registration for `port` (any transport).

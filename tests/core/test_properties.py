@@ -360,3 +360,24 @@ def test_the_quick_ipv4_parser_agrees_with_ipaddress(text: str) -> None:
     except ValueError:
         expected = None
     assert ipv4_value(text) == expected
+
+
+@PROPERTY
+@given(ip=st.ip_addresses(v=4), prefixlen=st.integers(0, 40))
+@example(ip=ipaddress.IPv4Address("10.0.0.0"), prefixlen=8)
+@example(ip=ipaddress.IPv4Address("192.168.1.7"), prefixlen=16)
+def test_an_ipv4_network_is_sized_as_ipaddress_says(
+    ip: ipaddress.IPv4Address, prefixlen: int, kb: Knowledge
+) -> None:
+    from bot.core import classify_network
+
+    info = classify_network(str(ip), prefixlen, kb)
+    try:
+        net = ipaddress.ip_network(f"{ip}/{prefixlen}", strict=False)
+    except ValueError:
+        assert info.category == "invalid"
+        return
+    assert (info.prefix, info.version, info.size) == (str(net), 4, net.num_addresses)
+    assert (info.first, info.last) == (str(net.network_address), str(net.broadcast_address))
+    assert info.category == classify_address(str(net.network_address), kb).category
+    assert (info.reason is None) == (net.network_address == ip)
