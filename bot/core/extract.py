@@ -368,20 +368,16 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             shown = shown.replace(m["userinfo"] + "@", "***@", 1)
         ip = host[1:-1].split("%")[0] if host.startswith("[") else host
         port = _port(m["port"]) if m["port"] else (DEFAULT_PORTS[scheme] or None)
-        if (
-            scheme in ("http", "https")
-            and not m["port"]
-            and not _looks_like_ip(ip)
-            and not _is_local_name(host)
-        ):
+        is_ip = _looks_like_ip(ip)
+        if scheme in ("http", "https") and not m["port"] and not is_ip and not _is_local_name(host):
             continue  # a link to a public web site: nothing networking to explain
         add(
             Candidate(
                 "url",
                 m.span(),
                 shown.rstrip(".,;:!)"),
-                ip=ip if _looks_like_ip(ip) else None,
-                host=None if _looks_like_ip(ip) else host.lower().rstrip("."),
+                ip=ip if is_ip else None,
+                host=None if is_ip else host.lower().rstrip("."),
                 port=port,
                 scheme=scheme,
             )

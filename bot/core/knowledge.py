@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from bot.core.model import AddressCategory, OsId
 
@@ -159,6 +159,27 @@ def _interior_word(phrase: str) -> str | None:
     return max(inside, key=len) if inside else None
 
 
+def _any_of(phrases: list[str]) -> str:
+    """A pattern that matches where any of `phrases` (non-empty) starts, with common beginnings shared
+    ("mongo(?:db://|networkerror)"): the regex engine then tries one branch per next character at each
+    position instead of one per phrase. It may match only the shorter of two phrases where one begins
+    the other, so it serves to test whether a text holds one, not which."""
+    trie: dict[str, dict[str, Any]] = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict[str, dict[str, Any]]) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches or "" in node:
+            return ""  # a phrase ends here: the shorter phrase is enough
+        return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+    return pattern(trie)
+
+
 class Knowledge:
     """Validated entries with the lookups the core needs. Built once by the loader, then read-only."""
 
@@ -227,9 +248,7 @@ class Knowledge:
                 self.banner_index.setdefault(key, []).append((order, banner, entry_id))
         # One search tells whether a line holds any of the unkeyed banners at all.
         self.unkeyed_banner_re = (
-            re.compile("|".join(re.escape(b) for _, b, _ in self.unkeyed_banners))
-            if self.unkeyed_banners
-            else None
+            re.compile(_any_of([b for _, b, _ in self.unkeyed_banners])) if self.unkeyed_banners else None
         )
         # Aliases by their first word, then by their length in words, longest first, so matching walks
         # a text's words once and looks up the words that follow one dictionary per length. When two
