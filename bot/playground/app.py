@@ -39,7 +39,7 @@ from aiohttp import WSMsgType, web
 from bot.kb import Knowledge, KnowledgeError, knowledge_dir, load_knowledge
 from bot.kb.loader import fingerprint
 from bot.playground.botprocess import BotProcess, bot_environment
-from bot.playground.discord_server import FLAG_EPHEMERAL, LoopbackDiscord
+from bot.playground.discord_server import FLAG_EPHEMERAL, LoopbackDiscord, bound_port
 from bot.playground.preview import entry_list, knowledge_error_json, preview_entry, preview_text
 
 log = logging.getLogger("netexplain.playground")
@@ -129,8 +129,7 @@ class Playground:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:
-            sockets = getattr(site._server, "sockets", None) or []
-            self.port = int(sockets[0].getsockname()[1])
+            self.port = bound_port(site)
         await self._load_knowledge()
         if self.start_bot:
             self._bot_task = asyncio.create_task(self._run_bot())

@@ -116,6 +116,12 @@ def point_discord_py_at(api_base: str, gateway_url: str) -> Callable[[], None]:
     return restore
 
 
+def bound_port(site: web.TCPSite) -> int:
+    """The port a started site listens on: with port 0 the OS picked a free one; read it back."""
+    sockets = getattr(site._server, "sockets", None) or []
+    return int(sockets[0].getsockname()[1])
+
+
 def _const(value: Any) -> Callable[[], Any]:
     """A zero-argument function returning ``value`` (binds it now, unlike a lambda in a loop)."""
     return lambda: value
@@ -315,9 +321,7 @@ class LoopbackDiscord:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         if self.port == 0:
-            # With port 0 the OS picked a free port; read it back from the listening socket.
-            sockets = getattr(site._server, "sockets", None) or []
-            self.port = int(sockets[0].getsockname()[1])
+            self.port = bound_port(site)
 
     async def stop(self) -> None:
         """Close every websocket and stop serving."""
