@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from bot.core.knowledge import COMMAND_OSES, Command, CommandOs, Entry, Knowledge, Source
+from bot.core.knowledge import COMMAND_OSES, AddressBlock, Command, CommandOs, Entry, Knowledge, Source
 from bot.core.model import Answer, Finding, OsId, Reference, Section
 
 OS_NAMES: dict[CommandOs, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
@@ -355,11 +355,20 @@ def network_answer(f: Finding, kb: Knowledge) -> Answer:
     label = CATEGORY_LABELS[net.category]
     return Answer(
         f"{net.prefix} — {label} network, {net.size:,} addresses",
-        _first_sentences(what + (f" It lies in {block.network}, {block.name}." if block else "")),
+        _first_sentences(what + _block_sentence(net.prefix, block)),
         tuple(sections),
         _refs(sources),
         ("cidr",) if cidr else (),
     )
+
+
+def _block_sentence(prefix: str, block: AddressBlock | None) -> str:
+    """Where a network sits in the registry: the block itself, or inside a larger one."""
+    if block is None:
+        return ""
+    if str(block.network) == prefix:
+        return f" It is the registry's {block.name} block ({block.rfc})."
+    return f" It lies in {block.network}, {block.name}."
 
 
 IANA_SPECIAL = {

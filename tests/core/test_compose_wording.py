@@ -36,3 +36,10 @@ def test_labels_take_the_right_article(text: str, kb: Knowledge) -> None:
 def test_unspecified_and_loopback_read_naturally(kb: Knowledge) -> None:
     assert "is an unspecified (all interfaces) address" in explain("0.0.0.0:8000", kb).answer.summary
     assert "is a loopback address" in explain("127.0.0.1:62893", kb).answer.summary
+
+
+def test_a_network_that_is_a_registry_block_is_not_said_to_lie_in_itself(kb: Knowledge) -> None:
+    whole = explain("10.0.0.0/8", kb).answer.summary
+    assert "It is the registry's Private-Use block (RFC 1918)." in whole
+    assert "lies in 10.0.0.0/8" not in whole
+    assert "It lies in 10.0.0.0/8, Private-Use." in explain("10.1.0.0/16", kb).answer.summary
