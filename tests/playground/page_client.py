@@ -103,16 +103,6 @@ class PageClient:
         return data
 
 
-def embed_text(message: dict[str, Any]) -> str:
-    """All text of a page message's embeds, lower-cased."""
-    parts: list[str] = []
-    for embed in message.get("embeds") or []:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        parts += [f"{f.get('name', '')} {f.get('value', '')}" for f in embed.get("fields") or []]
-        parts.append((embed.get("footer") or {}).get("text") or "")
-    return "\n".join(parts).lower()
-
-
 def button_ids(message: dict[str, Any]) -> dict[str, str]:
     """label → custom_id of a page message's buttons."""
     return {

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.playground.app import Playground
-from tests.playground.page_client import PageClient, embed_text
+from tests.bot.harness import embed_text
+from tests.playground.page_client import PageClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
 

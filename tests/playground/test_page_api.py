@@ -16,7 +16,8 @@ import pytest
 import pytest_asyncio
 
 from bot.playground.app import MAGNIFIER, Playground
-from tests.playground.page_client import PageClient, button_ids, embed_text
+from tests.bot.harness import embed_text
+from tests.playground.page_client import PageClient, button_ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

@@ -15,7 +15,8 @@ from bot.kb import load_knowledge
 from bot.playground.app import Playground
 from bot.playground.preview import query_for_entry
 from bot.render import TOTAL_LIMIT, render_explanation
-from tests.playground.page_client import PageClient, button_ids, embed_text
+from tests.bot.harness import embed_text
+from tests.playground.page_client import PageClient, button_ids
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
