@@ -50,16 +50,28 @@ CHATTER = [
     "version 2 is so much faster",
     "I read the whole thread and still don't get it",
 ]
+# Messages with findings. The numbers in them are drawn afresh for every line, so that no line (and
+# hardly any port) repeats: a cache of answers by line or by value gains nothing over this log.
 FINDINGS = [
-    "Error: connect ECONNREFUSED 127.0.0.1:5432",
-    "listen EADDRINUSE: address already in use :::3000",
-    "DevTools listening on ws://127.0.0.1:62893/devtools/browser/abc",
-    "my server is at http://localhost:5173 but it won't load",
+    "Error: connect ECONNREFUSED 127.0.0.1:{port}",
+    "listen EADDRINUSE: address already in use :::{port}",
+    "DevTools listening on ws://127.0.0.1:{port}/devtools/browser/{hex}",
+    "my server is at http://localhost:{port} but it won't load",
     "what is an ephemeral port?",
-    "curl: (7) Failed to connect to localhost port 8080: Connection refused",
-    "is 10.0.0.0/8 private?",
+    "curl: (7) Failed to connect to localhost port {port}: Connection refused",
+    "is 10.{octet}.0.0/{plen} private?",
     "OSError: [WinError 10048] Only one usage of each socket address",
 ]
+
+
+def finding_line(rng: random.Random) -> str:
+    """One message with findings, its numbers drawn from `rng`."""
+    return rng.choice(FINDINGS).format(
+        port=rng.randint(1024, 65535),
+        hex=f"{rng.getrandbits(64):016x}",
+        octet=rng.randint(0, 255),
+        plen=rng.randint(8, 24),
+    )
 
 
 def chat_log(lines: int, seed: int = 7, findings: float = 0.05) -> str:
@@ -67,7 +79,7 @@ def chat_log(lines: int, seed: int = 7, findings: float = 0.05) -> str:
     rng = random.Random(seed)
     out = []
     for _ in range(lines):
-        out.append(rng.choice(FINDINGS) if rng.random() < findings else rng.choice(CHATTER))
+        out.append(finding_line(rng) if rng.random() < findings else rng.choice(CHATTER))
     return "\n".join(out) + "\n"
 
 
