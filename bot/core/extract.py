@@ -8,9 +8,11 @@ reading it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
@@ -247,7 +249,7 @@ class Candidate(NamedTuple):
 # turned into a space: `split()` then gives the words, and a dotted word is kept whole.
 _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_."
 ASCII_WORD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if c in _WORD_BYTES else 32 for c in range(256))
-_NOT_DIGITS = bytes(c for c in range(256) if not 48 <= c <= 57)
+_ASCII_DIGIT_RE = re.compile("[0-9]")
 _WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 # With a digit on the line, a word that may start a bare port (`_PORT_CONTEXT_RE`): "-p 8080",
 # "--publish 8080", "listening on 3000", "ssh 22", "https 443" ("port", "PORT=" and "--port" are
@@ -308,7 +310,7 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
 
 def _has_digit(text: str) -> bool:
     if text.isascii():
-        return bool(text.encode("ascii").translate(None, _NOT_DIGITS))
+        return _ASCII_DIGIT_RE.search(text) is not None
     return any(c.isdigit() for c in text)  # `\d` matches every script's digits
 
 
@@ -327,33 +329,144 @@ class _Spans:
         self._taken[start:end] = b"\x01" * (end - start)
 
 
+class _Part:
+    """One message, or one line of a scanned log, inside the text the patterns run over.
+
+    What the patterns' guards ask of the part (its lower-cased text, whether it has a digit, its
+    words) is worked out once, and only for the parts a pattern matched in.
+    """
+
+    __slots__ = ("_has_digit", "_lowered", "_tokens", "_words", "found", "start", "text")
+
+    def __init__(self, start: int, text: str) -> None:
+        self.start = start
+        self.text = text
+        self.found: list[Candidate] = []
+        self._lowered: str | None = None
+        self._has_digit: bool | None = None
+        self._tokens: list[str] | None = None
+        self._words: frozenset[str] = frozenset()
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text.lower()
+        return self._lowered
+
+    @property
+    def has_digit(self) -> bool:
+        if self._has_digit is None:
+            self._has_digit = _has_digit(self.text)
+        return self._has_digit
+
+    @property
+    def tokens(self) -> list[str]:
+        """`WORD_RE` words of the lower-cased text; none when lower-casing changed its length (rare
+        scripts), since their positions would drift."""
+        if self._tokens is None:
+            lowered = self.lowered
+            self._tokens = line_words(lowered) if len(lowered) == len(self.text) else []
+            if "." in lowered:  # "java.net.UnknownHostException" also holds "unknownhostexception"
+                self._words = frozenset(
+                    [*self._tokens, *(p for t in self._tokens if "." in t for p in t.split("."))]
+                )
+            else:
+                self._words = frozenset(self._tokens)
+        return self._tokens
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The tokens, and the parts of dotted ones, as a set."""
+        if self._tokens is None:
+            self.tokens  # noqa: B018 (fills `_words`)
+        return self._words
+
+
 def _port(value: str | None) -> int | None:
     return int(value) if value else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ipv6(text: str) -> bool:
+    """Whether `ipaddress` reads `text` as an IPv6 address (remembered: logs repeat their addresses)."""
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# The last character (before white space) of anything `_HOSTPORT_CONTEXT_RE` matches.
+_HOSTPORT_CONTEXT_ENDS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ:edgp46")
 
 
 def _ipv6_host_port(token: str, before: str) -> tuple[str, int | None] | None:
     """Split Node's and curl's unbracketed `addr:port` when the context says a port follows."""
     head, _, tail = token.rpartition(":")
-    if not tail.isdigit() or not _HOSTPORT_CONTEXT_RE.search(before[-40:]):
+    if not tail.isdigit():
+        return None
+    context = before[-40:]
+    last = context.rstrip()[-1:]
+    if not last or last not in _HOSTPORT_CONTEXT_ENDS or not _HOSTPORT_CONTEXT_RE.search(context):
         return None
     if head.endswith(":") and not head.endswith("::"):
         return None
-    try:
-        ipaddress.IPv6Address(head)
-    except ValueError:
+    if not _is_ipv6(head):
         return None
     return head, int(tail)
+
+
+# Between two lines of a scanned log: no pattern matches across it (each that can cross a line end,
+# with `\s` or `[^?]`, then needs a character other than "?"), and the look-behinds at the start of a
+# line see a "?", which none of them counts, just as they see nothing at the start of a text.
+LINE_JOINT = "\n?"
 
 
 def extract(text: str, kb: Knowledge) -> list[Candidate]:
     """Every candidate in `text`, in order of position."""
     text = text[:MAX_TEXT]
-    spans = _Spans(len(text))
-    found: list[Candidate] = []
+    part = _Part(0, text)
+    _extract_parts(text, [part], kb)
+    return part.found
 
-    def add(c: Candidate) -> None:
+
+def extract_lines(lines: Sequence[str], kb: Knowledge) -> list[list[Candidate]]:
+    """`[extract(line, kb) for line in lines]` for lines without a line break, with each pattern run
+    once over all the lines rather than once per line (the spans are each line's own)."""
+    parts: list[_Part] = []
+    at = 0
+    for line in lines:
+        line = line[:MAX_TEXT]
+        parts.append(_Part(at, line))
+        at += len(line) + len(LINE_JOINT)
+    _extract_parts(LINE_JOINT.join(p.text for p in parts), parts, kb)
+    out = []
+    for part in parts:
+        if part.start and part.found:
+            shift = part.start
+            out.append([c._replace(span=(c.span[0] - shift, c.span[1] - shift)) for c in part.found])
+        else:
+            out.append(part.found)
+    return out
+
+
+def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
+    """Fill each part's `found` from `text` (the parts joined by `LINE_JOINT`), pattern by pattern.
+
+    Each pattern runs once over the whole text; a match counts for the part it lies in, when that
+    part passes the pattern's guard. Parts never share a match, and the spans each part claims are
+    its own, so every part gets what a search of its text alone would give.
+    """
+    spans = _Spans(len(text))
+    starts = [p.start for p in parts]
+    single = len(parts) == 1
+
+    def part_at(pos: int) -> _Part:
+        return parts[0] if single else parts[bisect_right(starts, pos) - 1]
+
+    def add(part: _Part, c: Candidate) -> None:
         spans.take(*c.span)
-        found.append(c)
+        part.found.append(c)
 
     for m in _URL_RE.finditer(text) if "://" in text else ():
         scheme = m["scheme"].lower()
@@ -371,24 +484,26 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         is_ip = _looks_like_ip(ip)
         if scheme in ("http", "https") and not m["port"] and not is_ip and not _is_local_name(host):
             continue  # a link to a public web site: nothing networking to explain
-        add(
-            Candidate(
-                "url",
-                m.span(),
-                shown.rstrip(".,;:!)"),
-                ip=ip if is_ip else None,
-                host=None if is_ip else host.lower().rstrip("."),
-                port=port,
-                scheme=scheme,
-            )
+        url = Candidate(
+            "url",
+            m.span(),
+            shown.rstrip(".,;:!)"),
+            ip=ip if is_ip else None,
+            host=None if is_ip else host.lower().rstrip("."),
+            port=port,
+            scheme=scheme,
         )
+        add(part_at(m.start()), url)
 
-    lowered = text.lower()
+    lowered = text.lower()  # for the guards that tell which patterns to run at all
     has_digit = _has_digit(text)
     for needle, pattern in _PAIR_RES if has_digit else ():  # each pattern ends in a port number
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
+            part = part_at(m.start())
+            if not part.has_digit or needle not in part.lowered:
+                continue
             host = m["host"]
             ip = m.groupdict().get("ip")
             if _looks_like_ip(host):
@@ -398,17 +513,21 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 continue
             kind_text = text[m.start() : m.end()]
             add(
+                part,
                 Candidate(
                     "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
-                )
+                ),
             )
 
     for needle, pattern in _HOST_RES:
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
+            part = part_at(m.start())
+            if needle not in part.lowered:
+                continue
             if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
-                add(Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
+                add(part, Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):
@@ -416,87 +535,83 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if not _looks_like_ip(m["ip"]) or ":" not in m["ip"]:
             continue
         port = _port(m["port"])
-        add(
-            Candidate(
-                "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
-            )
-        )
+        kind = "endpoint" if port is not None else "address"
+        add(part_at(m.start()), Candidate(kind, m.span(), m.group(0), ip=m["ip"], port=port))
 
+    # (a match of `_IPV6_RE` holds what `_IPV6_HINT_RE` looks for, so its part passes that guard)
     for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
         tok = m["tok"]
         if tok.count(":") < 2 or not spans.free(*m.span()):
             continue
-        if not any(c.isdigit() for c in tok) and tok != "::":
+        if tok != "::" and not _has_digit(tok):
             continue
         start, end = m.span()
-        before = text[max(0, start - 60) : start]
+        part = part_at(start)
+        before = text[max(part.start, start - 60) : start]
         split = _ipv6_host_port(tok, before)
         if split is not None and not m["zone"] and not m["plen"]:
             ip, port = split
-            add(Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
+            add(part, Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
             continue
-        try:
-            ipaddress.IPv6Address(tok)
-        except ValueError:
-            continue
-        if _looks_like_mac_or_time(tok):
+        if not _is_ipv6(tok) or _looks_like_mac_or_time(tok):
             continue
         if m["plen"]:
-            add(Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
+            add(part, Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
         else:
-            add(Candidate("address", (start, end), text[start:end], ip=tok))
+            add(part, Candidate("address", (start, end), text[start:end], ip=tok))
 
     for m in _IPV4_RE.finditer(text) if "." in text else ():
         if not spans.free(*m.span()):
             continue
         start, end = m.span()
-        if _VERSION_BEFORE_RE.search(text[max(0, start - 10) : start]):
+        part = part_at(start)
+        before = text[max(part.start, start - 10) : start]
+        # (each of `_VERSION_BEFORE_RE`'s words holds a "v" or a "d")
+        if ("v" in before or "V" in before or "d" in before or "D" in before) and _VERSION_BEFORE_RE.search(
+            before
+        ):
             continue
         ip = m["ip"]
         invalid = _ipv4_problem(ip)
         port = _port(m["port"])
         if m["plen"] is not None:
-            add(
-                Candidate(
-                    "network", (start, end), m.group(0), ip=ip, prefixlen=int(m["plen"]), invalid=invalid
-                )
+            network = Candidate(
+                "network", (start, end), m.group(0), ip=ip, prefixlen=int(m["plen"]), invalid=invalid
             )
+            add(part, network)
         else:
             kind = "endpoint" if port is not None else "address"
-            add(Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
+            add(part, Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
 
     for m in _name_ports(text) if ":" in text else ():
         if not spans.free(*m.span()):
             continue
+        part = part_at(m.start())
         host, port = m["host"].lower(), int(m["port"])
-        if not _is_endpoint_name(host, port, text, m.start()):
+        if not _is_endpoint_name(host, port, text, m.start(), part.start):
             continue
-        add(Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
+        add(part, Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
 
     for m in _LOCALHOST_RE.finditer(text) if "localhost" in lowered else ():
-        if not spans.free(*m.span("host")):
+        part = part_at(m.start())
+        if "localhost" not in part.lowered or not spans.free(*m.span("host")):
             continue
         port = _port(m["port"])
         kind = "address" if port is None else "endpoint"
-        add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
+        add(part, Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
 
-    # One pass over the words serves the port keywords and both phrase matchers.
-    lowered_words: frozenset[str] = frozenset()
-    tokens: list[str] = []
-    if len(lowered) == len(text):
-        tokens = line_words(lowered)
-        # "java.net.UnknownHostException" also holds the word "unknownhostexception"
-        if "." in lowered:
-            lowered_words = frozenset([*tokens, *(p for t in tokens if "." in t for p in t.split("."))])
-        else:
-            lowered_words = frozenset(tokens)
     if has_digit:
-        _extract_ports(text, lowered, lowered_words, spans, add)
-    _extract_errors(text, lowered, kb, spans, add, lowered_words, has_digit)
-    if not kb.alias_index.keys().isdisjoint(lowered_words):
-        _extract_terms(text, lowered, kb, spans, add, tokens)
-    found.sort(key=lambda c: c.span)
-    return found
+        _extract_ports(text, lowered, part_at, spans, add)
+    _extract_errors(text, lowered, has_digit, parts, part_at, kb, spans, add)
+    for part in parts:
+        if not kb.alias_index.keys().isdisjoint(part.words):
+            _extract_terms(part, kb, spans, add)
+        if len(part.found) > 1:
+            part.found.sort(key=_span_of)
+
+
+def _span_of(c: Candidate) -> tuple[int, int]:
+    return c.span
 
 
 def line_words(lowered: str) -> list[str]:
@@ -507,52 +622,88 @@ def line_words(lowered: str) -> list[str]:
     return [w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))]
 
 
+# Bare ports named by the words around them (in a part with a digit): each pattern with the guard that
+# tells whether a part may hold a match (a necessary condition, and cheap), in the order they run.
+def _ports_guards() -> tuple[tuple[re.Pattern[str], Callable[[_Part], bool]], ...]:
+    return (
+        (_PORT_DASH_RE, lambda p: "-" in p.text),
+        (_PORT_WORD_RE, lambda p: not p.text.isascii() or "port" in p.lowered or "listen" in p.lowered),
+        (_ON_COLON_PORT_RE, lambda p: ":" in p.text),
+        (_CJK_PORT_RE, lambda p: "端口" in p.text),
+        (_GO_PORT_RE, lambda p: "tcp" in p.lowered),
+        (_SCHEME_PORT_RE, lambda p: not p.text.isascii() or not _SCHEME_PORT_WORDS.isdisjoint(p.words)),
+    )
+
+
 def _extract_ports(
-    text: str, lowered: str, words: frozenset[str], spans: _Spans, emit: Callable[[Candidate], None]
+    text: str,
+    lowered: str,
+    part_at: Callable[[int], _Part],
+    spans: _Spans,
+    add: Callable[[_Part, Candidate], None],
 ) -> None:
-    """Bare ports named by the words around them (in a text with a digit); each pattern runs only when
-    its keyword is there."""
+    """Bare ports named by the words around them; each pattern runs only when its keyword is there."""
     ascii_text = text.isascii()
-    patterns: list[re.Pattern[str]] = []
-    if "-" in text:
-        patterns.append(_PORT_DASH_RE)
-    if not ascii_text or "port" in lowered or "listen" in lowered:
-        patterns.append(_PORT_WORD_RE)
-    if ":" in text:
-        patterns.append(_ON_COLON_PORT_RE)
-    if "端口" in text:
-        patterns.append(_CJK_PORT_RE)
-    if "tcp" in lowered:
-        patterns.append(_GO_PORT_RE)
-    if not ascii_text or not _SCHEME_PORT_WORDS.isdisjoint(words):
-        patterns.append(_SCHEME_PORT_RE)
-    for pattern in patterns:
+    for pattern, guard in _PORTS_GUARDS:
+        if pattern is _PORT_DASH_RE and "-" not in text:
+            continue
+        if pattern is _PORT_WORD_RE and ascii_text and "port" not in lowered and "listen" not in lowered:
+            continue
+        if pattern is _ON_COLON_PORT_RE and ":" not in text:
+            continue
+        if pattern is _CJK_PORT_RE and "端口" not in text:
+            continue
+        if pattern is _GO_PORT_RE and "tcp" not in lowered:
+            continue
+        if pattern is _SCHEME_PORT_RE and ascii_text and not any(w in lowered for w in _SCHEME_PORT_WORDS):
+            continue
         for m in pattern.finditer(text):
+            part = part_at(m.start())
+            if not part.has_digit or not guard(part):
+                continue
             for group in ("port", "port2") if m.re.groups > 1 else ("port",):
                 if m[group] is None or not spans.free(*m.span(group)):
                     continue
-                emit(Candidate("port", m.span(group), m[group], port=int(m[group])))
+                add(part, Candidate("port", m.span(group), m[group], port=int(m[group])))
+
+
+_PORTS_GUARDS = _ports_guards()
+
+
+def _code_hint(part: _Part) -> bool:
+    """Whether `_ERROR_CODE_RE` may match in the part."""
+    lowered = part.lowered
+    return part.has_digit and (
+        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
+    )
 
 
 def _extract_errors(
     text: str,
     lowered: str,
+    has_digit: bool,
+    parts: list[_Part],
+    part_at: Callable[[int], _Part],
     kb: Knowledge,
     spans: _Spans,
-    emit: Callable[[Candidate], None],
-    words: frozenset[str],
-    has_digit: bool,
+    add: Callable[[_Part, Candidate], None],
 ) -> None:
     # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
-    maybe_symbol = not words or not kb.symbol_words.isdisjoint(words)
-    for m in _ERROR_SYMBOL_RE.finditer(text) if maybe_symbol and "E" in text else ():
+    for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
+        part = part_at(m.start())
+        words = part.words
+        if words and kb.symbol_words.isdisjoint(words):
+            continue
         entry_id = kb.error_symbols.get(m["sym"])
         if entry_id:
-            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+            add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
     code_hint = has_digit and (
         "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
     )
     for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
+        part = part_at(m.start())
+        if not _code_hint(part):
+            continue
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
@@ -563,35 +714,31 @@ def _extract_errors(
             if entry_id is None and code < 0:
                 entry_id = kb.error_codes.get(-code)
         if entry_id and spans.free(*m.span()):
-            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    if not words:
-        return  # no words, or case folding changed lengths (rare scripts) so spans would drift
-    for key in kb.message_keys.keys() & words:
-        for message in kb.message_keys[key]:
-            start = lowered.find(message)
-            if start < 0:
-                continue
-            entry_id = kb.error_messages[message]
-            emit(
-                Candidate(
-                    "error",
-                    (start, start + len(message)),
-                    text[start : start + len(message)],
-                    symbol=entry_id,
+            add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    for part in parts:
+        # (no words: none, or case folding changed lengths, in rare scripts, so spans would drift)
+        for key in kb.message_keys.keys() & part.words:
+            for message in kb.message_keys[key]:
+                start = part.lowered.find(message)
+                if start < 0:
+                    continue
+                at = part.start + start
+                add(
+                    part,
+                    Candidate(
+                        "error",
+                        (at, at + len(message)),
+                        text[at : at + len(message)],
+                        symbol=kb.error_messages[message],
+                    ),
                 )
-            )
 
 
 def _extract_terms(
-    text: str,
-    lowered: str,
-    kb: Knowledge,
-    spans: _Spans,
-    emit: Callable[[Candidate], None],
-    tokens: list[str],
+    part: _Part, kb: Knowledge, spans: _Spans, add: Callable[[_Part, Candidate], None]
 ) -> None:
-    # Called only when `lowered` has the same length as `text` (there are no tokens otherwise).
-    # `tokens` are `WORD_RE.findall(lowered)`; their positions are only worked out once an alias matches.
+    # Called only when the part has tokens; their positions are only worked out once an alias matches.
+    tokens = part.tokens
     starts: list[int] = []
     seen: set[str] = set()
     index = kb.alias_index
@@ -601,11 +748,12 @@ def _extract_terms(
             if entry_id is None:
                 continue
             if not starts:
-                starts = _token_starts(lowered, tokens)
+                starts = _token_starts(part.lowered, tokens)
             start, end = starts[i], starts[i + n - 1] + len(tokens[i + n - 1])
-            if entry_id not in seen and spans.free(start, end):
+            at = part.start
+            if entry_id not in seen and spans.free(at + start, at + end):
                 seen.add(entry_id)
-                emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
+                add(part, Candidate("term", (at + start, at + end), part.text[start:end], symbol=entry_id))
             break
 
 
@@ -649,11 +797,7 @@ def _looks_like_ip(value: str) -> bool:
     bare = value.split("%")[0]
     if ":" not in bare:  # never IPv6; the dotted quad is checked without building an address
         return ipv4_value(bare) is not None
-    try:
-        ipaddress.IPv6Address(bare)
-    except ValueError:
-        return False
-    return True
+    return _is_ipv6(bare)
 
 
 def _looks_like_mac_or_time(tok: str) -> bool:
@@ -680,7 +824,7 @@ def _is_local_name(host: str) -> bool:
     return host == "localhost" or host.endswith((".localhost", ".internal", ".local", ".lan", ".home.arpa"))
 
 
-def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
+def _is_endpoint_name(host: str, port: int, text: str, start: int, line_start: int) -> bool:
     """Tell `localhost:3000` and `db:5432` from `postgres:16`, `node:20` and `John 3:16`."""
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
         return True
@@ -689,7 +833,7 @@ def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
         return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
     if host in _IMAGE_NAMES and port < 1024:
         return False
-    before = text[max(0, start - 12) : start].lower()
+    before = text[max(line_start, start - 12) : start].lower()
     if "image" in before or "from " in before:
         return False
     return port >= 1024 or port in _WELL_KNOWN_SMALL
