@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
@@ -75,8 +75,10 @@ _URL_RE = re.compile(
 _BRACKET_RE = re.compile(
     r"\[(?P<ip>[0-9A-Fa-f:.]{2,45})(?:%(?P<zone>[\w.-]{1,32}))?\](?::(?P<port>\d{1,6}))?"
 )
+# (The look-behind comes after the first digit, so that the regex engine skips to the next digit
+# instead of trying a match at every position.)
 _IPV4_RE = re.compile(
-    r"(?<![A-Za-z0-9_.:/-])(?P<ip>\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
+    r"(?P<ip>\d(?<![A-Za-z0-9_.:/-]\d)\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
     r"(?:/(?P<plen>\d{1,2})(?![\d.]))?(?::(?P<port>\d{1,6})(?!\d|[.:]\d))?(?![A-Za-z0-9_]|\.\d)"
 )
 _IPV6_RE = re.compile(
@@ -87,6 +89,7 @@ _IPV6_RE = re.compile(
 _IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _COLON_DIGIT_RE = re.compile(r":\d")
 _HOST_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-"
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
 _NAME_PORT_RE = re.compile(
     r"(?<![\w.@/:-])(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})\.)*[A-Za-z][A-Za-z0-9-]{0,62})"
     r":(?P<port>\d{1,6})(?![\w]|[.:/]\d)"
@@ -184,7 +187,9 @@ _HOST_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _HOSTPORT_CONTEXT_RE = re.compile(
     r"(?:\bE[A-Z]{4,15}\b:?|address already in use|permission denied|Trying|(?:listen|dial) tcp[46]?)\s*$"
 )
-_ERROR_SYMBOL_RE = re.compile(r"(?<![\w])(?:WSA)?(?P<sym>E[A-Z]{4,14}|EAI_[A-Z]{4,8})(?![\w])")
+# "ECONNREFUSED", "EAI_AGAIN", Winsock's "WSAECONNREFUSED": a whole word; each branch starts with its
+# letter, so the engine skips to the next "E" or "W".
+_ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z]{4,8})(?!\w)")
 _ERROR_CODE_RE = re.compile(
     r"(?:\[?(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
@@ -450,25 +455,73 @@ def extract_lines(lines: Sequence[str], kb: Knowledge) -> list[list[Candidate]]:
     return out
 
 
+class _Search:
+    """The text the patterns run over (one message, or the lines of a log joined by `LINE_JOINT`),
+    its parts, and the spans already claimed."""
+
+    def __init__(self, text: str, parts: list[_Part]) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        self.parts = parts
+        self.spans = _Spans(len(text))
+        self._starts = [p.start for p in parts]
+        self._aligned = len(self.lowered) == len(text)  # positions in `lowered` are positions in `text`
+
+    def part_at(self, pos: int) -> _Part:
+        """The part holding position `pos` of the text."""
+        parts = self.parts
+        return parts[0] if len(parts) == 1 else parts[bisect_right(self._starts, pos) - 1]
+
+    def add(self, part: _Part, c: Candidate) -> None:
+        self.spans.take(*c.span)
+        part.found.append(c)
+
+    def holding(self, needle: str, *, lowered: bool = False) -> list[_Part]:
+        """The parts that may hold `needle` (in their lower-cased text with `lowered`), in order: a
+        pattern that needs it runs over those parts only."""
+        if len(self.parts) == 1:
+            return self.parts
+        if lowered and not self._aligned:
+            return self.parts  # (the guards that follow test each part's own lower-cased text)
+        haystack = self.lowered if lowered else self.text
+        found = []
+        at = haystack.find(needle)
+        while at >= 0:
+            part = self.part_at(at)
+            found.append(part)
+            at = haystack.find(needle, part.start + len(part.text))
+        return found
+
+    def holding_any(self, needles: Iterable[str], *, lowered: bool = False) -> list[_Part]:
+        """The parts that may hold one of `needles`, in order."""
+        if len(self.parts) == 1:
+            return self.parts
+        seen = {id(p): p for needle in needles for p in self.holding(needle, lowered=lowered)}
+        return sorted(seen.values(), key=_start_of)
+
+    def matches(self, pattern: re.Pattern[str], parts: list[_Part]) -> Iterator[tuple[_Part, re.Match[str]]]:
+        """Each part's matches of `pattern`, searched for in that part alone."""
+        text = self.text
+        for part in parts:
+            for m in pattern.finditer(text, part.start, part.start + len(part.text)):
+                yield part, m
+
+
+def _start_of(part: _Part) -> int:
+    return part.start
+
+
 def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
     """Fill each part's `found` from `text` (the parts joined by `LINE_JOINT`), pattern by pattern.
 
-    Each pattern runs once over the whole text; a match counts for the part it lies in, when that
-    part passes the pattern's guard. Parts never share a match, and the spans each part claims are
-    its own, so every part gets what a search of its text alone would give.
+    A pattern runs once over the whole text, or, when it needs a word that few parts hold, over each
+    of those parts alone. A match counts for the part it lies in, when that part passes the pattern's
+    guard. Parts never share a match, and the spans each part claims are its own, so every part gets
+    what a search of its text alone would give.
     """
-    spans = _Spans(len(text))
-    starts = [p.start for p in parts]
-    single = len(parts) == 1
-
-    def part_at(pos: int) -> _Part:
-        return parts[0] if single else parts[bisect_right(starts, pos) - 1]
-
-    def add(part: _Part, c: Candidate) -> None:
-        spans.take(*c.span)
-        part.found.append(c)
-
-    for m in _URL_RE.finditer(text) if "://" in text else ():
+    search = _Search(text, parts)
+    spans, add, part_at, lowered = search.spans, search.add, search.part_at, search.lowered
+    for m in _urls(text) if "://" in text else ():
         scheme = m["scheme"].lower()
         if scheme not in DEFAULT_PORTS or scheme == "file":
             continue
@@ -495,13 +548,11 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         )
         add(part_at(m.start()), url)
 
-    lowered = text.lower()  # for the guards that tell which patterns to run at all
     has_digit = _has_digit(text)
     for needle, pattern in _PAIR_RES if has_digit else ():  # each pattern ends in a port number
         if needle not in lowered:
             continue
-        for m in pattern.finditer(text):
-            part = part_at(m.start())
+        for part, m in search.matches(pattern, search.holding(needle, lowered=True)):
             if not part.has_digit or needle not in part.lowered:
                 continue
             host = m["host"]
@@ -512,18 +563,15 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
             if not spans.free(*m.span("port")):
                 continue
             kind_text = text[m.start() : m.end()]
-            add(
-                part,
-                Candidate(
-                    "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
-                ),
+            endpoint = Candidate(
+                "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
             )
+            add(part, endpoint)
 
     for needle, pattern in _HOST_RES:
         if needle not in lowered:
             continue
-        for m in pattern.finditer(text):
-            part = part_at(m.start())
+        for part, m in search.matches(pattern, search.holding(needle, lowered=True)):
             if needle not in part.lowered:
                 continue
             if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
@@ -538,15 +586,15 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         kind = "endpoint" if port is not None else "address"
         add(part_at(m.start()), Candidate(kind, m.span(), m.group(0), ip=m["ip"], port=port))
 
-    # (a match of `_IPV6_RE` holds what `_IPV6_HINT_RE` looks for, so its part passes that guard)
-    for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
+    # A match of `_IPV6_RE` holds what `_IPV6_HINT_RE` looks for: only the parts with one are searched.
+    hinted = list({id(p): p for p in (part_at(h.start()) for h in _IPV6_HINT_RE.finditer(text))}.values())
+    for part, m in search.matches(_IPV6_RE, hinted):
         tok = m["tok"]
         if tok.count(":") < 2 or not spans.free(*m.span()):
             continue
         if tok != "::" and not _has_digit(tok):
             continue
         start, end = m.span()
-        part = part_at(start)
         before = text[max(part.start, start - 60) : start]
         split = _ipv6_host_port(tok, before)
         if split is not None and not m["zone"] and not m["plen"]:
@@ -592,8 +640,11 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
             continue
         add(part, Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
 
-    for m in _LOCALHOST_RE.finditer(text) if "localhost" in lowered else ():
-        part = part_at(m.start())
+    for part, m in (
+        search.matches(_LOCALHOST_RE, search.holding("localhost", lowered=True))
+        if "localhost" in lowered
+        else ()
+    ):
         if "localhost" not in part.lowered or not spans.free(*m.span("host")):
             continue
         port = _port(m["port"])
@@ -601,8 +652,8 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         add(part, Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
 
     if has_digit:
-        _extract_ports(text, lowered, part_at, spans, add)
-    _extract_errors(text, lowered, has_digit, parts, part_at, kb, spans, add)
+        _extract_ports(search)
+    _extract_errors(search, has_digit, kb)
     for part in parts:
         if not kb.alias_index.keys().isdisjoint(part.words):
             _extract_terms(part, kb, spans, add)
@@ -622,52 +673,58 @@ def line_words(lowered: str) -> list[str]:
     return [w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))]
 
 
-# Bare ports named by the words around them (in a part with a digit): each pattern with the guard that
-# tells whether a part may hold a match (a necessary condition, and cheap), in the order they run.
-def _ports_guards() -> tuple[tuple[re.Pattern[str], Callable[[_Part], bool]], ...]:
-    return (
-        (_PORT_DASH_RE, lambda p: "-" in p.text),
-        (_PORT_WORD_RE, lambda p: not p.text.isascii() or "port" in p.lowered or "listen" in p.lowered),
-        (_ON_COLON_PORT_RE, lambda p: ":" in p.text),
-        (_CJK_PORT_RE, lambda p: "端口" in p.text),
-        (_GO_PORT_RE, lambda p: "tcp" in p.lowered),
-        (_SCHEME_PORT_RE, lambda p: not p.text.isascii() or not _SCHEME_PORT_WORDS.isdisjoint(p.words)),
-    )
-
-
-def _extract_ports(
-    text: str,
-    lowered: str,
-    part_at: Callable[[int], _Part],
-    spans: _Spans,
-    add: Callable[[_Part, Candidate], None],
-) -> None:
-    """Bare ports named by the words around them; each pattern runs only when its keyword is there."""
+def _extract_ports(search: _Search) -> None:
+    """Bare ports named by the words around them (in a text with a digit), pattern by pattern; each
+    runs only where its keyword is, and a match counts only in a part that holds the keyword."""
+    text, lowered = search.text, search.lowered
     ascii_text = text.isascii()
-    for pattern, guard in _PORTS_GUARDS:
-        if pattern is _PORT_DASH_RE and "-" not in text:
-            continue
-        if pattern is _PORT_WORD_RE and ascii_text and "port" not in lowered and "listen" not in lowered:
-            continue
-        if pattern is _ON_COLON_PORT_RE and ":" not in text:
-            continue
-        if pattern is _CJK_PORT_RE and "端口" not in text:
-            continue
-        if pattern is _GO_PORT_RE and "tcp" not in lowered:
-            continue
-        if pattern is _SCHEME_PORT_RE and ascii_text and not any(w in lowered for w in _SCHEME_PORT_WORDS):
-            continue
-        for m in pattern.finditer(text):
-            part = part_at(m.start())
+    runs: list[tuple[re.Pattern[str], Iterable[tuple[_Part, re.Match[str]]], Callable[[_Part], bool]]] = []
+    if "-" in text:
+        runs.append((_PORT_DASH_RE, _whole(search, _PORT_DASH_RE), lambda p: "-" in p.text))
+    if not ascii_text or "port" in lowered or "listen" in lowered:
+        runs.append((_PORT_WORD_RE, _whole(search, _PORT_WORD_RE), _port_word_guard))
+    if ":" in text:
+        runs.append((_ON_COLON_PORT_RE, _whole(search, _ON_COLON_PORT_RE), lambda p: ":" in p.text))
+    if "端口" in text:
+        runs.append(
+            (_CJK_PORT_RE, search.matches(_CJK_PORT_RE, search.holding("端口")), lambda p: "端口" in p.text)
+        )
+    if "tcp" in lowered:
+        parts = search.holding("tcp", lowered=True)
+        runs.append((_GO_PORT_RE, search.matches(_GO_PORT_RE, parts), lambda p: "tcp" in p.lowered))
+    if not ascii_text or any(w in lowered for w in _SCHEME_PORT_WORDS):
+        parts = search.parts if not ascii_text else search.holding_any(_SCHEME_PORT_WORDS, lowered=True)
+        parts = [p for p in parts if _scheme_port_guard(p)]
+        runs.append((_SCHEME_PORT_RE, search.matches(_SCHEME_PORT_RE, parts), _scheme_port_guard))
+    spans = search.spans
+    for pattern, found, guard in runs:
+        groups = ("port", "port2") if pattern.groups > 1 else ("port",)
+        for part, m in found:
             if not part.has_digit or not guard(part):
                 continue
-            for group in ("port", "port2") if m.re.groups > 1 else ("port",):
+            for group in groups:
                 if m[group] is None or not spans.free(*m.span(group)):
                     continue
-                add(part, Candidate("port", m.span(group), m[group], port=int(m[group])))
+                search.add(part, Candidate("port", m.span(group), m[group], port=int(m[group])))
 
 
-_PORTS_GUARDS = _ports_guards()
+def _whole(search: _Search, pattern: re.Pattern[str]) -> Iterator[tuple[_Part, re.Match[str]]]:
+    """The matches of `pattern` over the whole text, each with its part."""
+    part_at = search.part_at
+    for m in pattern.finditer(search.text):
+        yield part_at(m.start()), m
+
+
+def _port_word_guard(part: _Part) -> bool:
+    return not part.text.isascii() or "port" in part.lowered or "listen" in part.lowered
+
+
+def _scheme_port_guard(part: _Part) -> bool:
+    return not part.text.isascii() or not _SCHEME_PORT_WORDS.isdisjoint(part.words)
+
+
+# Words one of which every match of `_ERROR_CODE_RE` holds (lower-cased).
+_CODE_HINTS = ("err", "code", "0x", "(10", "curl")
 
 
 def _code_hint(part: _Part) -> bool:
@@ -678,44 +735,32 @@ def _code_hint(part: _Part) -> bool:
     )
 
 
-def _extract_errors(
-    text: str,
-    lowered: str,
-    has_digit: bool,
-    parts: list[_Part],
-    part_at: Callable[[int], _Part],
-    kb: Knowledge,
-    spans: _Spans,
-    add: Callable[[_Part, Candidate], None],
-) -> None:
+def _extract_errors(search: _Search, has_digit: bool, kb: Knowledge) -> None:
+    text, lowered, spans, add = search.text, search.lowered, search.spans, search.add
     # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
-    for m in _ERROR_SYMBOL_RE.finditer(text) if "E" in text else ():
-        part = part_at(m.start())
+    for part, m in _whole(search, _ERROR_SYMBOL_RE) if "E" in text else ():
         words = part.words
         if words and kb.symbol_words.isdisjoint(words):
             continue
-        entry_id = kb.error_symbols.get(m["sym"])
+        whole = m.group(0)
+        entry_id = kb.error_symbols.get(whole[3:] if whole[0] == "W" else whole)
         if entry_id:
-            add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    code_hint = has_digit and (
-        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
-    )
-    for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
-        part = part_at(m.start())
-        if not _code_hint(part):
-            continue
-        if m["curl"]:
-            entry_id = kb.curl_codes.get(int(m["curl"]))
-            group = "curl"
-        else:
-            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
-            code = int(m[group])
-            entry_id = kb.error_codes.get(code)
-            if entry_id is None and code < 0:
-                entry_id = kb.error_codes.get(-code)
-        if entry_id and spans.free(*m.span()):
-            add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    for part in parts:
+            add(part, Candidate("error", m.span(), whole, symbol=entry_id))
+    if has_digit and any(hint in lowered for hint in _CODE_HINTS):
+        parts = [p for p in search.holding_any(_CODE_HINTS, lowered=True) if _code_hint(p)]
+        for part, m in search.matches(_ERROR_CODE_RE, parts):
+            if m["curl"]:
+                entry_id = kb.curl_codes.get(int(m["curl"]))
+                group = "curl"
+            else:
+                group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
+                code = int(m[group])
+                entry_id = kb.error_codes.get(code)
+                if entry_id is None and code < 0:
+                    entry_id = kb.error_codes.get(-code)
+            if entry_id and spans.free(*m.span()):
+                add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    for part in search.parts:
         # (no words: none, or case folding changed lengths, in rare scripts, so spans would drift)
         for key in kb.message_keys.keys() & part.words:
             for message in kb.message_keys[key]:
@@ -723,14 +768,10 @@ def _extract_errors(
                 if start < 0:
                     continue
                 at = part.start + start
+                found = text[at : at + len(message)]
                 add(
                     part,
-                    Candidate(
-                        "error",
-                        (at, at + len(message)),
-                        text[at : at + len(message)],
-                        symbol=kb.error_messages[message],
-                    ),
+                    Candidate("error", (at, at + len(message)), found, symbol=kb.error_messages[message]),
                 )
 
 
@@ -767,6 +808,27 @@ def _token_starts(lowered: str, tokens: list[str]) -> list[int]:
         starts.append(pos)
         pos += len(token)
     return starts
+
+
+def _urls(text: str) -> Iterator[re.Match[str]]:
+    """`_URL_RE.finditer(text)`, trying the pattern only where a scheme ends in "://".
+
+    A match starts where the run of scheme characters before its "://" starts (the look-behind rules
+    out every later start, and an earlier one would hold the ":"), so one attempt per "://" finds
+    exactly the matches `finditer` does.
+    """
+    end = 0  # of the previous match
+    at = text.find("://")
+    while at >= 0:
+        start = at
+        while start > 0 and start > at - 17 and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        if start >= end and 2 <= at - start <= 16:
+            m = _URL_RE.match(text, start)
+            if m:
+                end = m.end()
+                yield m
+        at = text.find("://", at + 3)
 
 
 def _name_ports(text: str) -> Iterator[re.Match[str]]:

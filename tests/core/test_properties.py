@@ -327,6 +327,53 @@ def test_name_ports_are_the_matches_finditer_finds(text: str) -> None:
     assert [m.span() for m in _name_ports(text)] == [m.span() for m in _NAME_PORT_RE.finditer(text)]
 
 
+URL_PIECES = st.sampled_from(
+    [
+        "http",
+        "https",
+        "ws",
+        "postgres",
+        "x",
+        "1",
+        "_",
+        "+",
+        ".",
+        "-",
+        "://",
+        ":",
+        "/",
+        "a" * 15,
+        "é",
+        " ",
+        "@",
+        "?",
+    ]
+)
+
+
+@PROPERTY
+@given(text=st.lists(URL_PIECES | st.text(max_size=2), max_size=30).map("".join))
+@example(text="abcdefghijklmnop://x")  # a scheme of 16 characters
+@example(text="abcdefghijklmnopq://x")  # and of 17
+@example(text="http://a://b http://c")
+def test_urls_are_the_matches_finditer_finds(text: str) -> None:
+    from bot.core.extract import _URL_RE, _urls
+
+    assert [m.span() for m in _urls(text)] == [m.span() for m in _URL_RE.finditer(text)]
+
+
+@PROPERTY
+@given(lines=st.lists(st.lists(PIECES, max_size=25).map("".join), max_size=8))
+@example(lines=["x on", ":3000", "on :3000"])  # a look-behind at the start of a line sees nothing before it
+@example(lines=['running on host "db"', "port 5432", "address: 'db',", "port: 5432"])
+@example(lines=["localhost,", "3000", "İstanbul localhost:3000"])
+def test_lines_extracted_together_are_each_extracted_alone(lines: list[str], kb: Knowledge) -> None:
+    from bot.core.extract import extract, extract_lines
+
+    lines = [line.replace("\n", " ") for line in lines]
+    assert extract_lines(lines, kb) == [extract(line, kb) for line in lines]
+
+
 _BANNERS = sorted(load_knowledge().banners)
 
 
