@@ -11,8 +11,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
@@ -187,8 +186,8 @@ _HOST_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _HOSTPORT_CONTEXT_RE = re.compile(
     r"(?:\bE[A-Z]{4,15}\b:?|address already in use|permission denied|Trying|(?:listen|dial) tcp[46]?)\s*$"
 )
-# "ECONNREFUSED", "EAI_AGAIN", Winsock's "WSAECONNREFUSED": a whole word; each branch starts with its
-# letter, so the engine skips to the next "E" or "W".
+# "ECONNREFUSED", "EAI_AGAIN", Winsock's "WSAECONNREFUSED": a whole word. Each branch starts with its
+# letter, so that the regex engine skips to the next "E" or "W".
 _ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z]{4,8})(?!\w)")
 _ERROR_CODE_RE = re.compile(
     r"(?:\[?(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
@@ -334,59 +333,6 @@ class _Spans:
         self._taken[start:end] = b"\x01" * (end - start)
 
 
-class _Part:
-    """One message, or one line of a scanned log, inside the text the patterns run over.
-
-    What the patterns' guards ask of the part (its lower-cased text, whether it has a digit, its
-    words) is worked out once, and only for the parts a pattern matched in.
-    """
-
-    __slots__ = ("_has_digit", "_lowered", "_tokens", "_words", "found", "start", "text")
-
-    def __init__(self, start: int, text: str) -> None:
-        self.start = start
-        self.text = text
-        self.found: list[Candidate] = []
-        self._lowered: str | None = None
-        self._has_digit: bool | None = None
-        self._tokens: list[str] | None = None
-        self._words: frozenset[str] = frozenset()
-
-    @property
-    def lowered(self) -> str:
-        if self._lowered is None:
-            self._lowered = self.text.lower()
-        return self._lowered
-
-    @property
-    def has_digit(self) -> bool:
-        if self._has_digit is None:
-            self._has_digit = _has_digit(self.text)
-        return self._has_digit
-
-    @property
-    def tokens(self) -> list[str]:
-        """`WORD_RE` words of the lower-cased text; none when lower-casing changed its length (rare
-        scripts), since their positions would drift."""
-        if self._tokens is None:
-            lowered = self.lowered
-            self._tokens = line_words(lowered) if len(lowered) == len(self.text) else []
-            if "." in lowered:  # "java.net.UnknownHostException" also holds "unknownhostexception"
-                self._words = frozenset(
-                    [*self._tokens, *(p for t in self._tokens if "." in t for p in t.split("."))]
-                )
-            else:
-                self._words = frozenset(self._tokens)
-        return self._tokens
-
-    @property
-    def words(self) -> frozenset[str]:
-        """The tokens, and the parts of dotted ones, as a set."""
-        if self._tokens is None:
-            self.tokens  # noqa: B018 (fills `_words`)
-        return self._words
-
-
 def _port(value: str | None) -> int | None:
     return int(value) if value else None
 
@@ -421,106 +367,16 @@ def _ipv6_host_port(token: str, before: str) -> tuple[str, int | None] | None:
     return head, int(tail)
 
 
-# Between two lines of a scanned log: no pattern matches across it (each that can cross a line end,
-# with `\s` or `[^?]`, then needs a character other than "?"), and the look-behinds at the start of a
-# line see a "?", which none of them counts, just as they see nothing at the start of a text.
-LINE_JOINT = "\n?"
-
-
 def extract(text: str, kb: Knowledge) -> list[Candidate]:
     """Every candidate in `text`, in order of position."""
     text = text[:MAX_TEXT]
-    part = _Part(0, text)
-    _extract_parts(text, [part], kb)
-    return part.found
+    spans = _Spans(len(text))
+    found: list[Candidate] = []
 
+    def add(c: Candidate) -> None:
+        spans.take(*c.span)
+        found.append(c)
 
-def extract_lines(lines: Sequence[str], kb: Knowledge) -> list[list[Candidate]]:
-    """`[extract(line, kb) for line in lines]` for lines without a line break, with each pattern run
-    once over all the lines rather than once per line (the spans are each line's own)."""
-    parts: list[_Part] = []
-    at = 0
-    for line in lines:
-        line = line[:MAX_TEXT]
-        parts.append(_Part(at, line))
-        at += len(line) + len(LINE_JOINT)
-    _extract_parts(LINE_JOINT.join(p.text for p in parts), parts, kb)
-    out = []
-    for part in parts:
-        if part.start and part.found:
-            shift = part.start
-            out.append([c._replace(span=(c.span[0] - shift, c.span[1] - shift)) for c in part.found])
-        else:
-            out.append(part.found)
-    return out
-
-
-class _Search:
-    """The text the patterns run over (one message, or the lines of a log joined by `LINE_JOINT`),
-    its parts, and the spans already claimed."""
-
-    def __init__(self, text: str, parts: list[_Part]) -> None:
-        self.text = text
-        self.lowered = text.lower()
-        self.parts = parts
-        self.spans = _Spans(len(text))
-        self._starts = [p.start for p in parts]
-        self._aligned = len(self.lowered) == len(text)  # positions in `lowered` are positions in `text`
-
-    def part_at(self, pos: int) -> _Part:
-        """The part holding position `pos` of the text."""
-        parts = self.parts
-        return parts[0] if len(parts) == 1 else parts[bisect_right(self._starts, pos) - 1]
-
-    def add(self, part: _Part, c: Candidate) -> None:
-        self.spans.take(*c.span)
-        part.found.append(c)
-
-    def holding(self, needle: str, *, lowered: bool = False) -> list[_Part]:
-        """The parts that may hold `needle` (in their lower-cased text with `lowered`), in order: a
-        pattern that needs it runs over those parts only."""
-        if len(self.parts) == 1:
-            return self.parts
-        if lowered and not self._aligned:
-            return self.parts  # (the guards that follow test each part's own lower-cased text)
-        haystack = self.lowered if lowered else self.text
-        found = []
-        at = haystack.find(needle)
-        while at >= 0:
-            part = self.part_at(at)
-            found.append(part)
-            at = haystack.find(needle, part.start + len(part.text))
-        return found
-
-    def holding_any(self, needles: Iterable[str], *, lowered: bool = False) -> list[_Part]:
-        """The parts that may hold one of `needles`, in order."""
-        if len(self.parts) == 1:
-            return self.parts
-        seen = {id(p): p for needle in needles for p in self.holding(needle, lowered=lowered)}
-        return sorted(seen.values(), key=_start_of)
-
-    def matches(self, pattern: re.Pattern[str], parts: list[_Part]) -> Iterator[tuple[_Part, re.Match[str]]]:
-        """Each part's matches of `pattern`, searched for in that part alone."""
-        text = self.text
-        for part in parts:
-            for m in pattern.finditer(text, part.start, part.start + len(part.text)):
-                yield part, m
-
-
-def _start_of(part: _Part) -> int:
-    return part.start
-
-
-def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
-    """Fill each part's `found` from `text` (the parts joined by `LINE_JOINT`), pattern by pattern.
-
-    A pattern runs once over the whole text, or, when it needs a word that few parts hold, over each
-    of those parts alone. A match counts for the part it lies in, when that part passes the pattern's
-    guard. Parts never share a match, and the spans each part claims are its own, so every part gets
-    what a search of its text alone would give.
-    """
-    search = _Search(text, parts)
-    spans, add, part_at, lowered = search.spans, search.add, search.part_at, search.lowered
     for m in _urls(text) if "://" in text else ():
         scheme = m["scheme"].lower()
         if scheme not in DEFAULT_PORTS or scheme == "file":
@@ -537,24 +393,24 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         is_ip = _looks_like_ip(ip)
         if scheme in ("http", "https") and not m["port"] and not is_ip and not _is_local_name(host):
             continue  # a link to a public web site: nothing networking to explain
-        url = Candidate(
-            "url",
-            m.span(),
-            shown.rstrip(".,;:!)"),
-            ip=ip if is_ip else None,
-            host=None if is_ip else host.lower().rstrip("."),
-            port=port,
-            scheme=scheme,
+        add(
+            Candidate(
+                "url",
+                m.span(),
+                shown.rstrip(".,;:!)"),
+                ip=ip if is_ip else None,
+                host=None if is_ip else host.lower().rstrip("."),
+                port=port,
+                scheme=scheme,
+            )
         )
-        add(part_at(m.start()), url)
 
+    lowered = text.lower()
     has_digit = _has_digit(text)
     for needle, pattern in _PAIR_RES if has_digit else ():  # each pattern ends in a port number
         if needle not in lowered:
             continue
-        for part, m in search.matches(pattern, search.holding(needle, lowered=True)):
-            if not part.has_digit or needle not in part.lowered:
-                continue
+        for m in pattern.finditer(text):
             host = m["host"]
             ip = m.groupdict().get("ip")
             if _looks_like_ip(host):
@@ -563,19 +419,18 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
             if not spans.free(*m.span("port")):
                 continue
             kind_text = text[m.start() : m.end()]
-            endpoint = Candidate(
-                "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
+            add(
+                Candidate(
+                    "endpoint", m.span(), kind_text, ip=ip or None, host=host.lower() or None, port=port
+                )
             )
-            add(part, endpoint)
 
     for needle, pattern in _HOST_RES:
         if needle not in lowered:
             continue
-        for part, m in search.matches(pattern, search.holding(needle, lowered=True)):
-            if needle not in part.lowered:
-                continue
+        for m in pattern.finditer(text):
             if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
-                add(part, Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
+                add(Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):
@@ -583,37 +438,37 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         if not _looks_like_ip(m["ip"]) or ":" not in m["ip"]:
             continue
         port = _port(m["port"])
-        kind = "endpoint" if port is not None else "address"
-        add(part_at(m.start()), Candidate(kind, m.span(), m.group(0), ip=m["ip"], port=port))
+        add(
+            Candidate(
+                "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
+            )
+        )
 
-    # A match of `_IPV6_RE` holds what `_IPV6_HINT_RE` looks for: only the parts with one are searched.
-    hinted = list({id(p): p for p in (part_at(h.start()) for h in _IPV6_HINT_RE.finditer(text))}.values())
-    for part, m in search.matches(_IPV6_RE, hinted):
+    for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
         tok = m["tok"]
         if tok.count(":") < 2 or not spans.free(*m.span()):
             continue
         if tok != "::" and not _has_digit(tok):
             continue
         start, end = m.span()
-        before = text[max(part.start, start - 60) : start]
+        before = text[max(0, start - 60) : start]
         split = _ipv6_host_port(tok, before)
         if split is not None and not m["zone"] and not m["plen"]:
             ip, port = split
-            add(part, Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
+            add(Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
             continue
         if not _is_ipv6(tok) or _looks_like_mac_or_time(tok):
             continue
         if m["plen"]:
-            add(part, Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
+            add(Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
         else:
-            add(part, Candidate("address", (start, end), text[start:end], ip=tok))
+            add(Candidate("address", (start, end), text[start:end], ip=tok))
 
     for m in _IPV4_RE.finditer(text) if "." in text else ():
         if not spans.free(*m.span()):
             continue
         start, end = m.span()
-        part = part_at(start)
-        before = text[max(part.start, start - 10) : start]
+        before = text[max(0, start - 10) : start]
         # (each of `_VERSION_BEFORE_RE`'s words holds a "v" or a "d")
         if ("v" in before or "V" in before or "d" in before or "D" in before) and _VERSION_BEFORE_RE.search(
             before
@@ -623,46 +478,47 @@ def _extract_parts(text: str, parts: list[_Part], kb: Knowledge) -> None:
         invalid = _ipv4_problem(ip)
         port = _port(m["port"])
         if m["plen"] is not None:
-            network = Candidate(
-                "network", (start, end), m.group(0), ip=ip, prefixlen=int(m["plen"]), invalid=invalid
+            add(
+                Candidate(
+                    "network", (start, end), m.group(0), ip=ip, prefixlen=int(m["plen"]), invalid=invalid
+                )
             )
-            add(part, network)
         else:
             kind = "endpoint" if port is not None else "address"
-            add(part, Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
+            add(Candidate(kind, (start, end), m.group(0), ip=ip, port=port, invalid=invalid))
 
     for m in _name_ports(text) if ":" in text else ():
         if not spans.free(*m.span()):
             continue
-        part = part_at(m.start())
         host, port = m["host"].lower(), int(m["port"])
-        if not _is_endpoint_name(host, port, text, m.start(), part.start):
+        if not _is_endpoint_name(host, port, text, m.start()):
             continue
-        add(part, Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
+        add(Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
 
-    for part, m in (
-        search.matches(_LOCALHOST_RE, search.holding("localhost", lowered=True))
-        if "localhost" in lowered
-        else ()
-    ):
-        if "localhost" not in part.lowered or not spans.free(*m.span("host")):
+    for m in _LOCALHOST_RE.finditer(text) if "localhost" in lowered else ():
+        if not spans.free(*m.span("host")):
             continue
         port = _port(m["port"])
         kind = "address" if port is None else "endpoint"
-        add(part, Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
+        add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
 
+    # One pass over the words serves the port keywords and both phrase matchers.
+    lowered_words: frozenset[str] = frozenset()
+    tokens: list[str] = []
+    if len(lowered) == len(text):
+        tokens = line_words(lowered)
+        # "java.net.UnknownHostException" also holds the word "unknownhostexception"
+        if "." in lowered:
+            lowered_words = frozenset([*tokens, *(p for t in tokens if "." in t for p in t.split("."))])
+        else:
+            lowered_words = frozenset(tokens)
     if has_digit:
-        _extract_ports(search)
-    _extract_errors(search, has_digit, kb)
-    for part in parts:
-        if not kb.alias_index.keys().isdisjoint(part.words):
-            _extract_terms(part, kb, spans, add)
-        if len(part.found) > 1:
-            part.found.sort(key=_span_of)
-
-
-def _span_of(c: Candidate) -> tuple[int, int]:
-    return c.span
+        _extract_ports(text, lowered, lowered_words, spans, add)
+    _extract_errors(text, lowered, kb, spans, add, lowered_words, has_digit)
+    if not kb.alias_index.keys().isdisjoint(lowered_words):
+        _extract_terms(text, lowered, kb, spans, add, tokens)
+    found.sort(key=lambda c: c.span)
+    return found
 
 
 def line_words(lowered: str) -> list[str]:
@@ -673,113 +529,92 @@ def line_words(lowered: str) -> list[str]:
     return [w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))]
 
 
-def _extract_ports(search: _Search) -> None:
-    """Bare ports named by the words around them (in a text with a digit), pattern by pattern; each
-    runs only where its keyword is, and a match counts only in a part that holds the keyword."""
-    text, lowered = search.text, search.lowered
+def _extract_ports(
+    text: str, lowered: str, words: frozenset[str], spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    """Bare ports named by the words around them (in a text with a digit); each pattern runs only when
+    its keyword is there."""
     ascii_text = text.isascii()
-    runs: list[tuple[re.Pattern[str], Iterable[tuple[_Part, re.Match[str]]], Callable[[_Part], bool]]] = []
+    patterns: list[re.Pattern[str]] = []
     if "-" in text:
-        runs.append((_PORT_DASH_RE, _whole(search, _PORT_DASH_RE), lambda p: "-" in p.text))
+        patterns.append(_PORT_DASH_RE)
     if not ascii_text or "port" in lowered or "listen" in lowered:
-        runs.append((_PORT_WORD_RE, _whole(search, _PORT_WORD_RE), _port_word_guard))
+        patterns.append(_PORT_WORD_RE)
     if ":" in text:
-        runs.append((_ON_COLON_PORT_RE, _whole(search, _ON_COLON_PORT_RE), lambda p: ":" in p.text))
+        patterns.append(_ON_COLON_PORT_RE)
     if "端口" in text:
-        runs.append(
-            (_CJK_PORT_RE, search.matches(_CJK_PORT_RE, search.holding("端口")), lambda p: "端口" in p.text)
-        )
+        patterns.append(_CJK_PORT_RE)
     if "tcp" in lowered:
-        parts = search.holding("tcp", lowered=True)
-        runs.append((_GO_PORT_RE, search.matches(_GO_PORT_RE, parts), lambda p: "tcp" in p.lowered))
-    if not ascii_text or any(w in lowered for w in _SCHEME_PORT_WORDS):
-        parts = search.parts if not ascii_text else search.holding_any(_SCHEME_PORT_WORDS, lowered=True)
-        parts = [p for p in parts if _scheme_port_guard(p)]
-        runs.append((_SCHEME_PORT_RE, search.matches(_SCHEME_PORT_RE, parts), _scheme_port_guard))
-    spans = search.spans
-    for pattern, found, guard in runs:
-        groups = ("port", "port2") if pattern.groups > 1 else ("port",)
-        for part, m in found:
-            if not part.has_digit or not guard(part):
-                continue
-            for group in groups:
+        patterns.append(_GO_PORT_RE)
+    if not ascii_text or not _SCHEME_PORT_WORDS.isdisjoint(words):
+        patterns.append(_SCHEME_PORT_RE)
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            for group in ("port", "port2") if m.re.groups > 1 else ("port",):
                 if m[group] is None or not spans.free(*m.span(group)):
                     continue
-                search.add(part, Candidate("port", m.span(group), m[group], port=int(m[group])))
+                emit(Candidate("port", m.span(group), m[group], port=int(m[group])))
 
 
-def _whole(search: _Search, pattern: re.Pattern[str]) -> Iterator[tuple[_Part, re.Match[str]]]:
-    """The matches of `pattern` over the whole text, each with its part."""
-    part_at = search.part_at
-    for m in pattern.finditer(search.text):
-        yield part_at(m.start()), m
-
-
-def _port_word_guard(part: _Part) -> bool:
-    return not part.text.isascii() or "port" in part.lowered or "listen" in part.lowered
-
-
-def _scheme_port_guard(part: _Part) -> bool:
-    return not part.text.isascii() or not _SCHEME_PORT_WORDS.isdisjoint(part.words)
-
-
-# Words one of which every match of `_ERROR_CODE_RE` holds (lower-cased).
-_CODE_HINTS = ("err", "code", "0x", "(10", "curl")
-
-
-def _code_hint(part: _Part) -> bool:
-    """Whether `_ERROR_CODE_RE` may match in the part."""
-    lowered = part.lowered
-    return part.has_digit and (
-        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
-    )
-
-
-def _extract_errors(search: _Search, has_digit: bool, kb: Knowledge) -> None:
-    text, lowered, spans, add = search.text, search.lowered, search.spans, search.add
+def _extract_errors(
+    text: str,
+    lowered: str,
+    kb: Knowledge,
+    spans: _Spans,
+    emit: Callable[[Candidate], None],
+    words: frozenset[str],
+    has_digit: bool,
+) -> None:
     # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
-    for part, m in _whole(search, _ERROR_SYMBOL_RE) if "E" in text else ():
-        words = part.words
-        if words and kb.symbol_words.isdisjoint(words):
-            continue
+    maybe_symbol = not words or not kb.symbol_words.isdisjoint(words)
+    for m in _ERROR_SYMBOL_RE.finditer(text) if maybe_symbol and "E" in text else ():
         whole = m.group(0)
         entry_id = kb.error_symbols.get(whole[3:] if whole[0] == "W" else whole)
         if entry_id:
-            add(part, Candidate("error", m.span(), whole, symbol=entry_id))
-    if has_digit and any(hint in lowered for hint in _CODE_HINTS):
-        parts = [p for p in search.holding_any(_CODE_HINTS, lowered=True) if _code_hint(p)]
-        for part, m in search.matches(_ERROR_CODE_RE, parts):
-            if m["curl"]:
-                entry_id = kb.curl_codes.get(int(m["curl"]))
-                group = "curl"
-            else:
-                group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
-                code = int(m[group])
-                entry_id = kb.error_codes.get(code)
-                if entry_id is None and code < 0:
-                    entry_id = kb.error_codes.get(-code)
-            if entry_id and spans.free(*m.span()):
-                add(part, Candidate("error", m.span(), m.group(0), symbol=entry_id))
-    for part in search.parts:
-        # (no words: none, or case folding changed lengths, in rare scripts, so spans would drift)
-        for key in kb.message_keys.keys() & part.words:
-            for message in kb.message_keys[key]:
-                start = part.lowered.find(message)
-                if start < 0:
-                    continue
-                at = part.start + start
-                found = text[at : at + len(message)]
-                add(
-                    part,
-                    Candidate("error", (at, at + len(message)), found, symbol=kb.error_messages[message]),
+            emit(Candidate("error", m.span(), whole, symbol=entry_id))
+    code_hint = has_digit and (
+        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
+    )
+    for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
+        if m["curl"]:
+            entry_id = kb.curl_codes.get(int(m["curl"]))
+            group = "curl"
+        else:
+            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
+            code = int(m[group])
+            entry_id = kb.error_codes.get(code)
+            if entry_id is None and code < 0:
+                entry_id = kb.error_codes.get(-code)
+        if entry_id and spans.free(*m.span()):
+            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    if not words:
+        return  # no words, or case folding changed lengths (rare scripts) so spans would drift
+    for key in kb.message_keys.keys() & words:
+        for message in kb.message_keys[key]:
+            start = lowered.find(message)
+            if start < 0:
+                continue
+            entry_id = kb.error_messages[message]
+            emit(
+                Candidate(
+                    "error",
+                    (start, start + len(message)),
+                    text[start : start + len(message)],
+                    symbol=entry_id,
                 )
+            )
 
 
 def _extract_terms(
-    part: _Part, kb: Knowledge, spans: _Spans, add: Callable[[_Part, Candidate], None]
+    text: str,
+    lowered: str,
+    kb: Knowledge,
+    spans: _Spans,
+    emit: Callable[[Candidate], None],
+    tokens: list[str],
 ) -> None:
-    # Called only when the part has tokens; their positions are only worked out once an alias matches.
-    tokens = part.tokens
+    # Called only when `lowered` has the same length as `text` (there are no tokens otherwise).
+    # `tokens` are `WORD_RE.findall(lowered)`; their positions are only worked out once an alias matches.
     starts: list[int] = []
     seen: set[str] = set()
     index = kb.alias_index
@@ -789,12 +624,11 @@ def _extract_terms(
             if entry_id is None:
                 continue
             if not starts:
-                starts = _token_starts(part.lowered, tokens)
+                starts = _token_starts(lowered, tokens)
             start, end = starts[i], starts[i + n - 1] + len(tokens[i + n - 1])
-            at = part.start
-            if entry_id not in seen and spans.free(at + start, at + end):
+            if entry_id not in seen and spans.free(start, end):
                 seen.add(entry_id)
-                add(part, Candidate("term", (at + start, at + end), part.text[start:end], symbol=entry_id))
+                emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
             break
 
 
@@ -886,7 +720,7 @@ def _is_local_name(host: str) -> bool:
     return host == "localhost" or host.endswith((".localhost", ".internal", ".local", ".lan", ".home.arpa"))
 
 
-def _is_endpoint_name(host: str, port: int, text: str, start: int, line_start: int) -> bool:
+def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
     """Tell `localhost:3000` and `db:5432` from `postgres:16`, `node:20` and `John 3:16`."""
     if host == "localhost" or host.endswith(".localhost") or host.endswith(".internal"):
         return True
@@ -895,7 +729,7 @@ def _is_endpoint_name(host: str, port: int, text: str, start: int, line_start: i
         return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
     if host in _IMAGE_NAMES and port < 1024:
         return False
-    before = text[max(line_start, start - 12) : start].lower()
+    before = text[max(0, start - 12) : start].lower()
     if "image" in before or "from " in before:
         return False
     return port >= 1024 or port in _WELL_KNOWN_SMALL

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from bot.core.classify import ProgramLookup, classify_in
-from bot.core.extract import PREFILTER_ANCHORS, extract_lines, may_contain_findings
+from bot.core.extract import PREFILTER_ANCHORS, extract, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Finding
 
@@ -72,14 +72,13 @@ def _scan_block(block: str, seen_lines: int, kb: Knowledge) -> Iterator[ScanHit]
         while at >= 0:
             starts.add(marks.rfind(10, 0, at) + 1)
             at = haystack.find(needle, marks.find(10, at))
-    lines: list[tuple[int, str]] = []  # (where it starts in the block, the line)
-    for start in sorted(starts):
-        line = block[start : block.find("\n", start)]
-        if may_contain_findings(line, kb):
-            lines.append((start, line))
     number = seen_lines + 1
     counted = 0
-    for (start, line), candidates in zip(lines, extract_lines([line for _, line in lines], kb), strict=True):
+    for start in sorted(starts):
+        line = block[start : block.find("\n", start)]
+        if not may_contain_findings(line, kb):
+            continue
+        candidates = extract(line, kb)
         if not candidates:
             continue
         number += block.count("\n", counted, start)

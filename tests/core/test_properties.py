@@ -362,18 +362,6 @@ def test_urls_are_the_matches_finditer_finds(text: str) -> None:
     assert [m.span() for m in _urls(text)] == [m.span() for m in _URL_RE.finditer(text)]
 
 
-@PROPERTY
-@given(lines=st.lists(st.lists(PIECES, max_size=25).map("".join), max_size=8))
-@example(lines=["x on", ":3000", "on :3000"])  # a look-behind at the start of a line sees nothing before it
-@example(lines=['running on host "db"', "port 5432", "address: 'db',", "port: 5432"])
-@example(lines=["localhost,", "3000", "İstanbul localhost:3000"])
-def test_lines_extracted_together_are_each_extracted_alone(lines: list[str], kb: Knowledge) -> None:
-    from bot.core.extract import extract, extract_lines
-
-    lines = [line.replace("\n", " ") for line in lines]
-    assert extract_lines(lines, kb) == [extract(line, kb) for line in lines]
-
-
 _BANNERS = sorted(load_knowledge().banners)
 
 
