@@ -300,6 +300,11 @@ class Knowledge:
 
     def block_for_text(self, ip_text: str) -> AddressBlock | None:
         """`block_for` on an address written as text; None when it is not an address."""
+        bare = ip_text.split("%")[0]
+        if ":" not in bare:  # IPv4, the common case, without building an address object
+            value = ipv4_value(bare)
+            found = self.block_and_prefix_for(value, _V4) if value is not None else None
+            return found[0] if found is not None else None
         try:
             return self.block_for(ipaddress.ip_address(ip_text.split("%")[0]))
         except ValueError:
