@@ -26,7 +26,6 @@ from discord.ext import commands
 import bot.cogs
 from bot.cogs._linker import AnswerLinker
 from bot.config import Config
-from bot.core.model import Explanation
 from bot.kb import Knowledge, load_knowledge
 from bot.metrics import BotMetrics
 from bot.store import SettingsStore, open_store
@@ -125,6 +124,9 @@ class NetexplainBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             owner_ids=set(config.owner_ids) or None,
+            # No message cache: edits, deletes and reactions are handled from their raw events and the
+            # 🔎 click fetches its message, so the cache would only hold 1,000 messages for nobody.
+            max_messages=None,
             **options,
         )
         self.config = config
@@ -192,10 +194,6 @@ class NetexplainBot(commands.Bot):
     async def on_disconnect(self) -> None:
         """A gateway connection was lost (discord.py reconnects by itself)."""
         self.metrics.disconnects.inc()
-
-    async def on_netexplain_answer(self, entry_point: str, explanation: Explanation, seconds: float) -> None:
-        """The cogs sent an answer: count it, its findings and how long it took."""
-        self.metrics.record_answer(entry_point, (f.kind for f in explanation.findings), seconds)
 
     async def on_ready(self) -> None:
         """Log who we are and where, once per READY."""
@@ -277,18 +275,25 @@ class NetexplainBot(commands.Bot):
         )
 
     def _guard_parsers(self) -> None:
-        """Make one malformed gateway event cost one event, not the connection.
+        """Make one malformed gateway event cost one event, not the connection; drop our own messages.
 
         discord.py's gateway loop only survives network errors: a `KeyError` inside a parser (say, a
         MESSAGE_CREATE without `author`) would end `connect()` and the bot with it.
         """
         parsers = self._connection.parsers
+        state = self._connection
 
         def guarded(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+            own_messages = event == "MESSAGE_CREATE"
+
             def parse(data: Any) -> None:
                 if self.draining:
                     return  # shutting down: take no new work
                 try:
+                    # Our own messages (every answer comes back as one) are of no use to us: skip
+                    # building a Message, its embeds and the message it replies to, and its task.
+                    if own_messages and int(data["author"]["id"]) == state.self_id:
+                        return
                     parser(data)
                 except Exception as exc:
                     # One line: a broken payload is Discord's (or a fake's) problem, not a bug of ours.

@@ -223,12 +223,7 @@ def severity_of(explanation: Explanation) -> Severity:
 
 
 def _sources_footer(answers: Iterable[Answer]) -> str:
-    names: list[str] = []
-    for answer in answers:
-        for ref in answer.references:
-            name = source_short_name(ref.title)
-            if name not in names:
-                names.append(name)
+    names = dict.fromkeys(source_short_name(ref.title) for answer in answers for ref in answer.references)
     return "Sources: " + " · ".join(names) if names else ""
 
 

@@ -29,12 +29,15 @@ ANSWER_EVENT = "netexplain_answer"
 def announce_answer(
     bot: NetexplainBot, entry_point: EntryPoint, explanation: Explanation, received: float
 ) -> None:
-    """Tell listeners (metrics) an answer was sent: `on_netexplain_answer(entry_point, explanation, seconds)`.
+    """Count an answer in the metrics, and dispatch `on_netexplain_answer(entry_point, explanation, seconds)`.
 
     `received` is the `time.perf_counter()` reading taken when our listener or command callback got the
     event; `seconds` runs until Discord acknowledged the answer. Edits of an existing answer don't count.
+    The metrics are counted here rather than by a listener, which would cost a task per answer.
     """
-    bot.dispatch(ANSWER_EVENT, entry_point, explanation, time.perf_counter() - received)
+    seconds = time.perf_counter() - received
+    bot.metrics.record_answer(entry_point, (f.kind for f in explanation.findings), seconds)
+    bot.dispatch(ANSWER_EVENT, entry_point, explanation, seconds)
 
 
 def strip_mentions_of(content: str, user_id: int) -> str:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import discord
 import pytest
 import pytest_asyncio
 
@@ -93,6 +94,32 @@ async def test_a_mention_announces_one_answer_with_its_explanation_and_time(worl
     # announced after the answer reached Discord, not before
     assert len(replies_to(world.server, question["id"])) == 1
     assert world.events.empty()
+
+
+async def test_answers_are_counted_when_announced_and_the_bot_never_parses_its_own_messages(
+    world: World,
+) -> None:
+    seen: list[int] = []
+
+    async def on_message(message: discord.Message) -> None:
+        seen.append(message.id)
+
+    world.bot.add_listener(on_message)
+    try:
+        counted = world.bot.metrics.answers.value("mention")
+        question = await world.server.send_message(world.alice, world.general, "port 6379", mention_bot=True)
+        event = await world.next_event()
+        # the metrics count the answer before listeners hear of it: no task per answer in between
+        assert event.entry_point == "mention"
+        assert world.bot.metrics.answers.value("mention") == counted + 1
+        answer = replies_to(world.server, question["id"])[0]
+        # the answer's own MESSAGE_CREATE is dropped before discord.py builds a Message for it
+        await world.server.send_message(world.alice, world.general, "after the answer")
+        await world.server.wait_for(lambda: len(seen) == 2)
+        assert seen[0] == int(question["id"]) and int(answer["id"]) not in seen
+        assert len(world.bot.cached_messages) == 0  # and discord.py keeps no message cache
+    finally:
+        world.bot.remove_listener(on_message)
 
 
 async def test_a_dm_is_announced_as_dm(world: World) -> None:

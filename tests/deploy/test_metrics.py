@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.client import NetexplainBot, create_bot
-from bot.cogs._answering import ANSWER_EVENT
+from bot.cogs._answering import announce_answer
 from bot.config import Config, ShardRange
 from bot.core import explain
 from bot.core.knowledge import Knowledge
@@ -64,10 +65,10 @@ async def test_the_answer_event_counts_answers_findings_and_latency(kb: Knowledg
     )
     explanation = explain("connect ECONNREFUSED 127.0.0.1:5432", kb)
     kinds = sorted(f.kind for f in explanation.findings)
-    # discord.py's dispatch() calls `on_<event>` of the client; the cogs emit ANSWER_EVENT.
-    listener = getattr(bot, f"on_{ANSWER_EVENT}")
-    await listener("slash", explanation, 0.042)
-    await listener("slash", explanation, 0.3)
+    # The cogs announce every answer: the metrics count it at once, then ANSWER_EVENT is dispatched
+    # to listeners (tests/bot/test_in_process.py listens to it).
+    announce_answer(bot, "slash", explanation, received=time.perf_counter() - 0.042)
+    announce_answer(bot, "slash", explanation, received=time.perf_counter() - 0.3)
     metrics = bot.metrics
     assert metrics.answers.value("slash") == 2 and metrics.answers.value("mention") == 0
     for kind in set(kinds):
