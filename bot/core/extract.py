@@ -96,6 +96,11 @@ _NAME_PORT_RE = re.compile(
 _LOCALHOST_RE = re.compile(
     r"(?<![\w.@/-])(?P<host>localhost)(?:,?\s+(?:port\s+)?(?P<port>\d{2,5}))?(?![\w-]|\.\w)", re.I
 )
+# The same, for the lower-cased text of an ASCII message (where case folding changes nothing else): it
+# starts with the word itself, which the regex engine finds with a fast substring search.
+_LOCALHOST_LOWER_RE = re.compile(
+    r"(?P<host>localhost(?<![\w.@/-]localhost))(?:,?\s+(?:port\s+)?(?P<port>\d{2,5}))?(?![\w-]|\.\w)"
+)
 # Bare ports in context. Each pattern begins with a character it needs (the keyword's first letter, a
 # dash, a colon), so the regex engine jumps from one such character to the next instead of trying a
 # match at every position; a lookbehind just after that character checks what stands before it.
@@ -114,6 +119,11 @@ _GO_PORT_RE = re.compile(r"(?:listen|dial) tcp[46]? :(?P<port>\d{1,6})(?![\w.])"
 # "https 443", "ssh 22"
 _SCHEME_PORT_RE = re.compile(
     r"(?<![\w-])(?:https?|ssh|s?ftp|smtps?|imaps?|dns|rdp|vnc|telnet)\s+(?P<port>\d{2,5})(?![\w.:])", re.I
+)
+# The same, for the lower-cased text of an ASCII message: each branch starts with its letter.
+_SCHEME_PORT_LOWER_RE = re.compile(
+    r"(?:h(?<![\w-]h)ttps?|s(?<![\w-]s)(?:sh|ftp|mtps?)|f(?<![\w-]f)tp|i(?<![\w-]i)maps?|d(?<![\w-]d)ns"
+    r"|r(?<![\w-]r)dp|v(?<![\w-]v)nc|t(?<![\w-]t)elnet)\s+(?P<port>\d{2,5})(?![\w.:])"
 )
 _SCHEME_PORT_WORDS = frozenset(
     ("http", "https", "ssh", "ftp", "sftp", "smtp", "smtps", "imap", "imaps", "dns", "rdp", "vnc", "telnet")
@@ -495,12 +505,18 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         add(Candidate("endpoint", m.span(), m.group(0), host=host, port=port))
 
-    for m in _LOCALHOST_RE.finditer(text) if "localhost" in lowered else ():
+    if "localhost" not in lowered:
+        localhosts: Iterator[re.Match[str]] = iter(())
+    elif text.isascii():
+        localhosts = _LOCALHOST_LOWER_RE.finditer(lowered)
+    else:
+        localhosts = _LOCALHOST_RE.finditer(text)
+    for m in localhosts:
         if not spans.free(*m.span("host")):
             continue
         port = _port(m["port"])
         kind = "address" if port is None else "endpoint"
-        add(Candidate(kind, m.span(), m.group(0), host="localhost", port=port))
+        add(Candidate(kind, m.span(), text[m.start() : m.end()], host="localhost", port=port))
 
     # One pass over the words serves the port keywords and both phrase matchers.
     lowered_words: frozenset[str] = frozenset()
@@ -535,21 +551,23 @@ def _extract_ports(
     """Bare ports named by the words around them (in a text with a digit); each pattern runs only when
     its keyword is there."""
     ascii_text = text.isascii()
-    patterns: list[re.Pattern[str]] = []
+    patterns: list[tuple[re.Pattern[str], str]] = []  # each with the text it runs over
     if "-" in text:
-        patterns.append(_PORT_DASH_RE)
+        patterns.append((_PORT_DASH_RE, text))
     if not ascii_text or "port" in lowered or "listen" in lowered:
-        patterns.append(_PORT_WORD_RE)
+        patterns.append((_PORT_WORD_RE, text))
     if ":" in text:
-        patterns.append(_ON_COLON_PORT_RE)
+        patterns.append((_ON_COLON_PORT_RE, text))
     if "端口" in text:
-        patterns.append(_CJK_PORT_RE)
+        patterns.append((_CJK_PORT_RE, text))
     if "tcp" in lowered:
-        patterns.append(_GO_PORT_RE)
-    if not ascii_text or not _SCHEME_PORT_WORDS.isdisjoint(words):
-        patterns.append(_SCHEME_PORT_RE)
-    for pattern in patterns:
-        for m in pattern.finditer(text):
+        patterns.append((_GO_PORT_RE, text))
+    if not ascii_text:
+        patterns.append((_SCHEME_PORT_RE, text))
+    elif not _SCHEME_PORT_WORDS.isdisjoint(words):
+        patterns.append((_SCHEME_PORT_LOWER_RE, lowered))  # (digits are the same in both)
+    for pattern, haystack in patterns:
+        for m in pattern.finditer(haystack):
             for group in ("port", "port2") if m.re.groups > 1 else ("port",):
                 if m[group] is None or not spans.free(*m.span(group)):
                     continue

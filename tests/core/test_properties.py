@@ -362,6 +362,27 @@ def test_urls_are_the_matches_finditer_finds(text: str) -> None:
     assert [m.span() for m in _urls(text)] == [m.span() for m in _URL_RE.finditer(text)]
 
 
+CASE_PIECES = st.sampled_from(
+    ["localhost", "LocalHost", "LOCALHOST", "port", "Port", " ", "  ", ",", ".", "-", "@", "/", "x", "3000",
+     "22", "https", "HTTP", "ssh", "SFTP", "ftp", "smtps", "IMAP", "dns", "rdp", "vnc", "Telnet", ":", "\t"]
+)  # fmt: skip
+
+
+@PROPERTY
+@given(text=st.lists(CASE_PIECES | st.text(alphabet="aAlLsS3 .:-_", max_size=2), max_size=25).map("".join))
+@example(text="x.localhost @LocalHost /localhost -LOCALHOST localhost, port 3000 localhost.x")
+@example(text="-https 443 xssh 22 SSH\t22 https 4433.1 sftp 2222: Telnet 23 smtps 465x")
+def test_the_lower_case_patterns_match_as_the_case_blind_ones_do(text: str) -> None:
+    """On ASCII text, a pattern run over the lower-cased text finds what its case-blind twin finds."""
+    from bot.core.extract import _LOCALHOST_LOWER_RE, _LOCALHOST_RE, _SCHEME_PORT_LOWER_RE, _SCHEME_PORT_RE
+
+    for blind, lower in ((_LOCALHOST_RE, _LOCALHOST_LOWER_RE), (_SCHEME_PORT_RE, _SCHEME_PORT_LOWER_RE)):
+        groups = list(blind.groupindex)
+        assert [[m.span(), *(m.span(g) for g in groups)] for m in blind.finditer(text)] == [
+            [m.span(), *(m.span(g) for g in groups)] for m in lower.finditer(text.lower())
+        ]
+
+
 _BANNERS = sorted(load_knowledge().banners)
 
 
