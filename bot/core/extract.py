@@ -520,7 +520,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
 
     # One pass over the words serves the port keywords and both phrase matchers.
     lowered_words: frozenset[str] = frozenset()
-    tokens: list[str] = []
+    tokens: tuple[str, ...] = ()
     if len(lowered) == len(text):
         tokens = line_words(lowered)
         # "java.net.UnknownHostException" also holds the word "unknownhostexception"
@@ -537,12 +537,16 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
     return found
 
 
-def line_words(lowered: str) -> list[str]:
-    """`WORD_RE.findall(lowered)`, computed with one translation for the (usual) words without dots."""
+@functools.lru_cache(maxsize=64)
+def line_words(lowered: str) -> tuple[str, ...]:
+    """`WORD_RE.findall(lowered)`, computed with one translation for the (usual) words without dots.
+
+    Remembered for a few texts: extraction and the program lookup both ask for a line's words.
+    """
     runs = lowered.encode("ascii", "replace").translate(ASCII_WORD_TABLE).decode("ascii").split()
     if "." not in lowered:
-        return runs
-    return [w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))]
+        return tuple(runs)
+    return tuple([w for run in runs for w in (WORD_RE.findall(run) if "." in run else (run,))])
 
 
 def _extract_ports(
@@ -629,37 +633,31 @@ def _extract_terms(
     kb: Knowledge,
     spans: _Spans,
     emit: Callable[[Candidate], None],
-    tokens: list[str],
+    tokens: tuple[str, ...],
 ) -> None:
     # Called only when `lowered` has the same length as `text` (there are no tokens otherwise).
-    # `tokens` are `WORD_RE.findall(lowered)`; their positions are only worked out once an alias matches.
+    # `tokens` are `WORD_RE.findall(lowered)`. Their positions are worked out only as far as an alias
+    # that matches needs them: between two tokens stand only characters that cannot begin one, so each
+    # token is the first occurrence of its text after the one before.
     starts: list[int] = []
+    at = 0
     seen: set[str] = set()
     index = kb.alias_index
     for i in [i for i, word in enumerate(tokens) if word in index]:
         for n, aliases in index[tokens[i]]:
-            entry_id = aliases.get(tuple(tokens[i : i + n]))
+            entry_id = aliases.get(tokens[i : i + n])
             if entry_id is None:
                 continue
-            if not starts:
-                starts = _token_starts(lowered, tokens)
+            while len(starts) < i + n:
+                token = tokens[len(starts)]
+                at = lowered.find(token, at)
+                starts.append(at)
+                at += len(token)
             start, end = starts[i], starts[i + n - 1] + len(tokens[i + n - 1])
             if entry_id not in seen and spans.free(start, end):
                 seen.add(entry_id)
                 emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
             break
-
-
-def _token_starts(lowered: str, tokens: list[str]) -> list[int]:
-    # Between two tokens stand only characters that cannot begin one, so each token is the first
-    # occurrence of its text after the one before.
-    starts = []
-    pos = 0
-    for token in tokens:
-        pos = lowered.find(token, pos)
-        starts.append(pos)
-        pos += len(token)
-    return starts
 
 
 def _urls(text: str) -> Iterator[re.Match[str]]:
