@@ -288,7 +288,11 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 brief_lines.append(f"It usually means {programs}.")
                 means += [d.note for d in devs[:2] if d.note]
                 sources += [d.source for d in devs[:2]]
-                commands_from = next((kb.entries[d.entry] for d in devs if d.entry in kb.entries), None)
+                # One program's advice only when every program known on this port is that one: on a
+                # shared port (8080: webpack, Spring Boot, .NET) the first step is to see which listens.
+                owners = {d.entry for d in devs}
+                owner = owners.pop() if len(owners) == 1 else None
+                commands_from = kb.entries.get(owner) if owner else None
             if iana:
                 names = _list(dict.fromkeys(s.name for s in iana[:4]))
                 prefix = "IANA also lists" if devs else "IANA lists"
@@ -305,7 +309,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                     entries.append(eph.id)
 
     if f.program and f.program in kb.entries:
-        commands_from = commands_from or kb.entries[f.program]
+        commands_from = kb.entries[f.program]  # the program named on the line, not a guess from the port
     listening = kb.entries.get("listening")
     if commands_from is None and port is not None and listening is not None:
         commands_from = listening

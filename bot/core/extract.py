@@ -107,7 +107,10 @@ _LOCALHOST_LOWER_RE = re.compile(
 # "port 5432", "PORT=3000", "port: 465", "port number 8080", "listening on 3000" (and docker's
 # "-p 8080:80" below: a second number after a colon)
 _PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
-_PORT_WORD_RE = re.compile(r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL)
+# ("port(s): 8080" is Spring Boot's "Tomcat started on port(s): 8080 (http)")
+_PORT_WORD_RE = re.compile(
+    r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL
+)
 # "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" (PowerShell)
 _PORT_DASH_RE = re.compile(r"-(?<![\w-]-)(?i:-port|p|-publish|port)" + _PORT_TAIL)
 # "running on :3000"

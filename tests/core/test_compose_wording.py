@@ -43,3 +43,23 @@ def test_a_network_that_is_a_registry_block_is_not_said_to_lie_in_itself(kb: Kno
     assert "It is the registry's Private-Use block (RFC 1918)." in whole
     assert "lies in 10.0.0.0/8" not in whole
     assert "It lies in 10.0.0.0/8, Private-Use." in explain("10.1.0.0/16", kb).answer.summary
+
+
+def _what_to_do(text: str, kb: Knowledge) -> str:
+    [do] = [s.body for s in explain(text, kb).answer.sections if s.heading == "What to do"]
+    return do
+
+
+def test_the_program_named_on_the_line_gives_the_advice_not_a_guess_from_the_port(kb: Knowledge) -> None:
+    # 8080 is webpack-dev-server's port too; the line says Spring Boot's Tomcat is the one listening.
+    assert (
+        _what_to_do("Tomcat started on port 8080 (http) with context path '/'", kb)
+        == kb.entries["spring-boot"].do
+    )
+
+
+def test_a_port_several_programs_use_gets_the_advice_to_see_which_listens(kb: Knowledge) -> None:
+    owners = {d.entry for d in kb.dev_ports_for(8080)}
+    assert len(owners) > 1  # webpack-dev-server, Spring Boot, .NET
+    assert _what_to_do("[::1]:8080", kb) == kb.entries["listening"].do
+    assert _what_to_do("http://localhost:5173", kb) == kb.entries["vite"].do  # Vite's alone

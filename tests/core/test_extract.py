@@ -270,6 +270,7 @@ def test_a_network_with_host_bits_set_says_so(kb: Knowledge) -> None:
     Case("PORT=3000 npm start", "port", "3000", port=3000),
     Case("uvicorn main:app --port 8000", "port", "8000", port=8000),
     Case("listen tcp :8080: bind: address already in use", "port", "8080", port=8080),
+    Case("Tomcat started on port(s): 8080 (http) with context path ''", "port", "8080", port=8080),
 )
 def test_bare_ports_in_context(case: Case, kb: Knowledge) -> None:
     f = check(case, kb)
@@ -461,6 +462,8 @@ def test_a_term_alone_does_not_trigger_an_unasked_answer(kb: Knowledge) -> None:
         ("Debug service listening on ws://127.0.0.1:50123/abc=/ws", "dart-vm-service"),
         ("Could not connect to Redis at 127.0.0.1:6379: Connection refused", "redis-server"),
         ('psql: error: connection to server at "localhost" (::1), port 5432 failed', "postgres-server"),
+        ("Tomcat started on port(s): 8080 (http) with context path ''", "spring-boot"),
+        ("Tomcat started on port 8080 (http) with context path '/'", "spring-boot"),
     ],
 )
 def test_programs_are_recognised_from_the_line_around_an_address(
