@@ -87,6 +87,9 @@ def compose(
             parts.append(endpoint_answer(f, kb, fill, brief=brief))
         if f.address and f.address.entry_id:
             explained.add(f.address.entry_id)
+        special = kb.entry_for_address(f.address.ip) if f.address and f.address.ip else None
+        if special is not None:
+            explained.add(special.id)  # its answer already carries the entry
     for f in findings:
         if f.program and f.program not in explained:
             explained.add(f.program)
@@ -225,6 +228,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     tags: list[str] = []
     entries: list[str] = []
     commands_from: Entry | None = None
+    special: Entry | None = None  # an entry about this very address (169.254.169.254)
 
     address = f.address
     if address is not None:
@@ -252,6 +256,12 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 sources += block.sources
                 if block.entry and block.entry in kb.entries:
                     entries.append(block.entry)
+            special = kb.entry_for_address(address.ip)
+            if special is not None:
+                what.append(special.summary)
+                brief_lines.append(special.summary)
+                means.append(special.means)
+                sources += special.sources
             else:
                 what.append(
                     f"`{address.ip}` is in none of the IANA special-purpose blocks: an ordinary "
@@ -310,6 +320,8 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
 
     if f.program and f.program in kb.entries:
         commands_from = kb.entries[f.program]  # the program named on the line, not a guess from the port
+    elif special is not None:
+        commands_from = special
     listening = kb.entries.get("listening")
     if commands_from is None and port is not None and listening is not None:
         commands_from = listening

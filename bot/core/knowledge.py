@@ -55,6 +55,8 @@ class Entry(NamedTuple):
     # programs
     banners: tuple[str, ...] = ()
     ports: tuple[int, ...] = ()
+    # terms: single addresses with a meaning of their own (169.254.169.254), written canonically
+    addresses: tuple[str, ...] = ()
 
 
 class AddressBlock(NamedTuple):
@@ -222,6 +224,7 @@ class Knowledge:
         self.curl_codes: dict[int, str] = {}
         self.error_messages: dict[str, str] = {}
         self.banners: dict[str, str] = {}
+        self.address_entries: dict[str, str] = {}  # canonical address -> the entry about it
         for entry in self.entries.values():
             for alias in entry.aliases:
                 self.aliases[alias] = entry.id
@@ -235,6 +238,8 @@ class Knowledge:
                     self.error_messages[message] = entry.id
             for banner in entry.banners:
                 self.banners[banner] = entry.id
+            for address in entry.addresses:
+                self.address_entries[address] = entry.id
         # Banners by a word they hold between two separators: a line holding the banner holds that word
         # too, so only the banners of a line's words are searched for. The few without one (a single
         # word such as "mysqld") are always searched for. Each keeps its place: the first banner wins.
@@ -309,6 +314,18 @@ class Knowledge:
             return self.block_for(ipaddress.ip_address(ip_text.split("%")[0]))
         except ValueError:
             return None
+
+    def entry_for_address(self, ip_text: str) -> Entry | None:
+        """The entry about this one address (169.254.169.254: cloud instance metadata), if any."""
+        if not self.address_entries:
+            return None
+        if ":" in ip_text:  # IPv6 has many spellings; IPv4 is read only in its one strict form
+            try:
+                ip_text = str(ipaddress.ip_address(ip_text.split("%")[0]))
+            except ValueError:
+                return None
+        entry_id = self.address_entries.get(ip_text)
+        return self.entries[entry_id] if entry_id else None
 
     def dev_ports_for(self, port: int) -> tuple[DevPort, ...]:
         """The curated developer programs known to use `port`."""

@@ -309,6 +309,7 @@ def _cross_check(
         if entry.symbol:
             keys.append(("symbol", entry.symbol))
         keys += [("curl exit code", str(c)) for c in entry.curl_exit]
+        keys += [("address", a) for a in entry.addresses]
         for key in keys:
             other = owners.get(key)
             if other is not None and other.id != entry.id:

@@ -33,7 +33,9 @@ MAX_BODY = 1000
 PLACEHOLDER_RE = re.compile(r"\{([^}]*)\}")
 ALLOWED_PLACEHOLDERS = frozenset({"port", "ip"})
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "term": frozenset({"id", "title", "aliases", *TEXT_FIELDS, "commands", "see_also", "sources", "kind"}),
+    "term": frozenset(
+        {"id", "title", "aliases", "addresses", *TEXT_FIELDS, "commands", "see_also", "sources", "kind"}
+    ),
     "error": frozenset(
         {"id", "symbol", "title", "codes", "curl_exit", "messages", "aliases", *TEXT_FIELDS, "commands"}
         | {"see_also", "sources", "kind"}
@@ -180,6 +182,8 @@ def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
         fields.update(
             symbol=symbol, codes=dict(codes), curl_exit=check.ints(raw, "curl_exit"), messages=messages
         )
+    if kind == "term":
+        fields["addresses"] = tuple(_canonical_address(check, a) for a in check.strings(raw, "addresses"))
     if kind == "program":
         banners = tuple(b.lower() for b in check.strings(raw, "banners"))
         for banner in banners:
@@ -187,6 +191,14 @@ def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
                 raise check.fail(f"banner '{banner}' is too short to match safely (5 characters at least)")
         fields.update(banners=banners, ports=check.ints(raw, "ports"))
     return Entry(**fields)
+
+
+def _canonical_address(check: _Checker, text: str) -> str:
+    """An address as `ipaddress` writes it (lower case, IPv6 compressed), or a clear error."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise check.fail(f"'{text}' in 'addresses' is not an IP address") from None
 
 
 def parse_block(raw_value: Any, file: str, index: int) -> AddressBlock:

@@ -63,3 +63,19 @@ def test_a_port_several_programs_use_gets_the_advice_to_see_which_listens(kb: Kn
     assert len(owners) > 1  # webpack-dev-server, Spring Boot, .NET
     assert _what_to_do("[::1]:8080", kb) == kb.entries["listening"].do
     assert _what_to_do("http://localhost:5173", kb) == kb.entries["vite"].do  # Vite's alone
+
+
+@pytest.mark.parametrize(
+    ("text", "entry_id"),
+    [("169.254.169.254", "instance-metadata"), ("curl http://169.254.169.254/latest/", "instance-metadata"),
+     ("10.0.2.2:8000", "android-emulator-networking")],
+)  # fmt: skip
+def test_an_address_with_a_meaning_of_its_own_is_explained_as_that(
+    text: str, entry_id: str, kb: Knowledge
+) -> None:
+    # 169.254.169.254 is link-local, but "renew your DHCP lease" is the wrong advice for it.
+    entry = kb.entries[entry_id]
+    answer = explain(text, kb).answer
+    assert entry.summary in answer.summary
+    assert _what_to_do(text, kb) == entry.do
+    assert set(entry.sources) <= {(r.title, r.url) for r in answer.references}
