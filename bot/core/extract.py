@@ -203,7 +203,7 @@ _HOSTPORT_CONTEXT_RE = re.compile(
 # letter, so that the regex engine skips to the next "E" or "W".
 _ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z]{4,8})(?!\w)")
 _ERROR_CODE_RE = re.compile(
-    r"(?:\[?(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
+    r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
