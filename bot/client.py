@@ -10,6 +10,7 @@ and `drain()`, which stops taking events and lets answers in flight finish befor
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import pkgutil
@@ -43,6 +44,9 @@ _IN_FLIGHT_TASK_PREFIXES = (
 
 APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
 
+# Collect the youngest objects every 10,000 allocations instead of Python's 700 (see `settle_heap`).
+GC_THRESHOLD = (10_000, 10, 10)
+
 
 class StartupError(RuntimeError):
     """Start-up could not finish; the message is one sentence for the operator."""
@@ -53,6 +57,20 @@ def discover_extensions() -> Iterator[str]:
     for module in pkgutil.iter_modules(bot.cogs.__path__, bot.cogs.__name__ + "."):
         if not module.name.rsplit(".", 1)[-1].startswith("_"):
             yield module.name
+
+
+def settle_heap() -> None:
+    """Keep the garbage collector off what lives as long as the process, and off short-lived objects.
+
+    Called once start-up has loaded the knowledge base: `gc.freeze()` takes every object alive then
+    (the knowledge base, the code: about 50,000 objects, which each full collection walked for some
+    50 ms) out of all later collections. The higher first threshold lets most of a message's objects
+    die by reference counting before a collection walks them: with 700, a burst of messages waiting
+    for Discord had their objects walked again and again.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> None:
@@ -161,7 +179,7 @@ class NetexplainBot(commands.Bot):
         return self._store
 
     async def setup_hook(self) -> None:
-        """Load the knowledge base and settings, then every extension. Never syncs commands."""
+        """Load the knowledge base and settings, then every extension, then `settle_heap()`. Never syncs."""
         try:
             self._kb = await asyncio.to_thread(self._knowledge_loader)
         except Exception as exc:
@@ -177,6 +195,7 @@ class NetexplainBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error
         for name in discover_extensions():
             await self.load_extension(name)
+        settle_heap()
         log.info("loaded extensions: %s", ", ".join(sorted(self.extensions)))
 
     async def on_connect(self) -> None:

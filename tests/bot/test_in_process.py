@@ -7,6 +7,7 @@ listener, and bounded answer buttons need a small bound; everything else is the 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ import discord
 import pytest
 import pytest_asyncio
 
-from bot.client import NetexplainBot
+from bot.client import GC_THRESHOLD, NetexplainBot
 from bot.config import Config, Secret
 from bot.core.model import Explanation
 from bot.playground.discord_server import LoopbackDiscord, point_discord_py_at
@@ -120,6 +121,14 @@ async def test_answers_are_counted_when_announced_and_the_bot_never_parses_its_o
         assert len(world.bot.cached_messages) == 0  # and discord.py keeps no message cache
     finally:
         world.bot.remove_listener(on_message)
+
+
+async def test_start_up_leaves_its_heap_to_reference_counting(world: World) -> None:
+    # setup_hook froze what start-up loaded (the knowledge base among it) and raised the first threshold
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold() == GC_THRESHOLD and GC_THRESHOLD[0] > 700
+    kb = world.bot.kb
+    assert all(o is not kb for o in gc.get_objects())  # frozen: no collection walks it
 
 
 async def test_a_dm_is_announced_as_dm(world: World) -> None:
