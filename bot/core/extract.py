@@ -106,7 +106,8 @@ _LOCALHOST_LOWER_RE = re.compile(
 # match at every position; a lookbehind just after that character checks what stands before it.
 # "port 5432", "PORT=3000", "port: 465", "port number 8080", "listening on 3000" (and docker's
 # "-p 8080:80" below: a second number after a colon)
-_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.])"
+# (a number followed by "-1234" or "–1234" starts a range of ports, not one port: "ports 1024-65535")
+_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.]|[-–]\d)"
 # ("port(s): 8080" is Spring Boot's "Tomcat started on port(s): 8080 (http)")
 _PORT_WORD_RE = re.compile(
     r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL

@@ -277,6 +277,11 @@ def test_bare_ports_in_context(case: Case, kb: Knowledge) -> None:
     assert f.to_json()["address"] is None
 
 
+@pytest.mark.parametrize("text", ["dynamic ports 1024-65535", "ports 49152–65535", "--port 8000-8010"])
+def test_a_range_of_ports_is_not_read_as_its_first_port(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "port"] == []
+
+
 def test_docker_publish_finds_both_host_and_container_ports(kb: Knowledge) -> None:
     text = "docker run -p 8080:80 nginx"
     exp = explain(text, kb)
