@@ -112,8 +112,26 @@ _PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\
 _PORT_WORD_RE = re.compile(
     r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL
 )
-# "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" (PowerShell)
-_PORT_DASH_RE = re.compile(r"-(?<![\w-]-)(?i:-port|p|-publish|port)" + _PORT_TAIL)
+# "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" and "-LocalPort 5432" (PowerShell),
+# iptables' "--dport 22", "--sport 53" and "--to-ports 8080"
+_PORT_DASH_RE = re.compile(
+    r"-(?<![\w-]-)(?i:-port|p|-publish|port|-[ds]ports?|-to-ports?|(?:local|remote)port)" + _PORT_TAIL
+)
+# "LocalPort : 5432" (PowerShell's Get-NetTCPConnection), "SrcPort=5353 DstPort=41655" (packet dumps)
+_PORT_NAMED_RE = re.compile(
+    r"(?<![\w-])(?i:(?:local|remote|src|dst|source|dest(?:ination)?)_?port)" + _PORT_TAIL
+)
+_PORT_NAMED_WORDS = tuple(
+    f"{side}{joint}port"
+    for side in ("local", "remote", "src", "dst", "source", "dest")
+    for joint in ("", "_")
+)  # ("destination" holds "dest")
+# "8080/tcp", "53/udp": nmap, ufw, firewalld, /etc/services, docker ps ("0.0.0.0:8080->80/tcp")
+_PORT_PROTO_RE = re.compile(r"(?<![\w./-])(?P<port>\d{1,5})/(?i:tcp|udp|sctp)(?!\w)")
+# Dockerfile "EXPOSE 3000", Node's "app.listen(3000", Python's "http.server 8000"
+_PORT_CALL_RE = re.compile(
+    r"(?:(?<![\w-])(?i:expose)\s+|\.listen\(\s*|(?<![\w.])http\.server\s+)(?P<port>\d{1,5})(?![\w.]|[-–]\d)"
+)
 # "running on :3000"
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
 # "8000端口"
@@ -269,11 +287,12 @@ _WORD_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789_."
 ASCII_WORD_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if c in _WORD_BYTES else 32 for c in range(256))
 _ASCII_DIGIT_RE = re.compile("[0-9]")
 _WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
-# With a digit on the line, a word that may start a bare port (`_PORT_CONTEXT_RE`): "-p 8080",
-# "--publish 8080", "listening on 3000", "ssh 22", "https 443" ("port", "PORT=" and "--port" are
-# caught by the substring "port").
+# With a digit on the line, a word that may start a bare port: "-p 8080", "--publish 8080",
+# "listening on 3000", "ssh 22", "https 443", "EXPOSE 3000" ("port", "PORT=", "--port", "--dport" and
+# "LocalPort" are caught by the substring "port", "8080/tcp" by its slash, "http.server 8000" by its dot).
 _PORT_WORDS = frozenset(
-    b"p publish listen listening http https ssh ftp sftp smtp smtps imap imaps dns rdp vnc telnet".split()
+    b"p publish listen listening expose http https ssh ftp sftp smtp smtps imap imaps".split()
+    + b"dns rdp vnc telnet".split()
 )
 # Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
 # `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
@@ -365,14 +384,17 @@ def _is_ipv6(text: str) -> bool:
 _HOSTPORT_CONTEXT_ENDS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ:edgp46")
 
 
-def _ipv6_host_port(token: str, before: str) -> tuple[str, int | None] | None:
-    """Split Node's and curl's unbracketed `addr:port` when the context says a port follows."""
+def _ipv6_host_port(token: str, before: str, published: bool) -> tuple[str, int | None] | None:
+    """Split Node's and curl's unbracketed `addr:port` when the context says a port follows, and
+    docker's `:::8080->80/tcp` (`published`: an arrow follows)."""
     head, _, tail = token.rpartition(":")
     if not tail.isdigit():
         return None
     context = before[-40:]
     last = context.rstrip()[-1:]
-    if not last or last not in _HOSTPORT_CONTEXT_ENDS or not _HOSTPORT_CONTEXT_RE.search(context):
+    if not published and (
+        not last or last not in _HOSTPORT_CONTEXT_ENDS or not _HOSTPORT_CONTEXT_RE.search(context)
+    ):
         return None
     if head.endswith(":") and not head.endswith("::"):
         return None
@@ -466,7 +488,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         start, end = m.span()
         before = text[max(0, start - 60) : start]
-        split = _ipv6_host_port(tok, before)
+        split = _ipv6_host_port(tok, before, text.startswith("->", end))
         if split is not None and not m["zone"] and not m["plen"]:
             ip, port = split
             add(Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
@@ -574,6 +596,12 @@ def _extract_ports(
         patterns.append((_SCHEME_PORT_RE, text))
     elif not _SCHEME_PORT_WORDS.isdisjoint(words):
         patterns.append((_SCHEME_PORT_LOWER_RE, lowered))  # (digits are the same in both)
+    if not ascii_text or any(w in lowered for w in _PORT_NAMED_WORDS):
+        patterns.append((_PORT_NAMED_RE, text))
+    if "/tcp" in lowered or "/udp" in lowered or "/sctp" in lowered:
+        patterns.append((_PORT_PROTO_RE, text))
+    if not ascii_text or "expose" in lowered or ".listen(" in lowered or "http.server" in lowered:
+        patterns.append((_PORT_CALL_RE, text))
     for pattern, haystack in patterns:
         for m in pattern.finditer(haystack):
             for group in ("port", "port2") if m.re.groups > 1 else ("port",):

@@ -271,14 +271,27 @@ def test_a_network_with_host_bits_set_says_so(kb: Knowledge) -> None:
     Case("uvicorn main:app --port 8000", "port", "8000", port=8000),
     Case("listen tcp :8080: bind: address already in use", "port", "8080", port=8080),
     Case("Tomcat started on port(s): 8080 (http) with context path ''", "port", "8080", port=8080),
+    Case("iptables -A INPUT -p tcp --dport 22 -j ACCEPT", "port", "22", port=22),
+    Case("iptables -t nat -A PREROUTING -j REDIRECT --to-ports 8080", "port", "8080", port=8080),
+    Case("Get-NetTCPConnection -LocalPort 5432", "port", "5432", port=5432),
+    Case("LocalPort : 5432", "port", "5432", port=5432),
+    Case("Protocol=UDP SrcPort=5353(mdns)", "port", "5353", port=5353),
+    Case("ufw allow 8080/tcp", "port", "8080", port=8080),
+    Case("22/tcp   open  ssh", "port", "22", port=22),
+    Case("EXPOSE 3000", "port", "3000", port=3000),
+    Case("app.listen(3000, () => console.log('up'))", "port", "3000", port=3000),
+    Case("python3 -m http.server 8000", "port", "8000", port=8000),
 )
 def test_bare_ports_in_context(case: Case, kb: Knowledge) -> None:
     f = check(case, kb)
     assert f.to_json()["address"] is None
 
 
-@pytest.mark.parametrize("text", ["dynamic ports 1024-65535", "ports 49152–65535", "--port 8000-8010"])
-def test_a_range_of_ports_is_not_read_as_its_first_port(text: str, kb: Knowledge) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["dynamic ports 1024-65535", "ports 49152–65535", "--port 8000-8010", "3/4 tcp", "expose the 2 ports"],
+)
+def test_a_range_of_ports_or_a_number_near_a_port_word_is_not_a_port(text: str, kb: Knowledge) -> None:
     assert [f for f in explain(text, kb).findings if f.kind == "port"] == []
 
 
@@ -570,3 +583,13 @@ def test_passive_mode_finds_the_same_as_active_mode(text: str, kb: Knowledge) ->
 
 def test_what_is_a_socket_finds_the_socket_term(kb: Knowledge) -> None:
     assert [f.term for f in explain("what is a socket?", kb).findings] == ["socket"]
+
+
+def test_docker_ps_port_column_gives_the_host_endpoint_and_the_container_port(kb: Knowledge) -> None:
+    findings = explain("0.0.0.0:8080->80/tcp, :::8080->80/tcp", kb).findings
+    found = [(f.kind, f.text) for f in findings]
+    assert ("endpoint", "0.0.0.0:8080") in found
+    assert ("port", "80") in found
+    [v6] = [f for f in findings if f.text == ":::8080"]  # docker's unbracketed [::]:8080
+    assert v6.kind == "endpoint" and v6.address is not None and v6.address.ip == "::"
+    assert v6.port is not None and v6.port.number == 8080

@@ -59,6 +59,7 @@ PIECES = st.sampled_from(
         "ECONNREFUSED", "[Errno 111]", "[WinError 10061]", "curl: (7)", "端口", "ephemeral port",
         " ", "\n", "\t", "é", "\x00", "\u200b", "İ", "ß", "v", "0", "9", ".", ":", "a::", "fe80",
         "DevTools listening on ", "connect ", "address already in use", "Connection refused",
+        "--dport ", "-LocalPort ", "SrcPort=", "/tcp", "/UDP", "EXPOSE ", ".listen(", "http.server ", "-",
     ]
 )  # fmt: skip
 
