@@ -191,6 +191,10 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
     ),
     (
+        "('",  # Python's socket addresses: ('0.0.0.0', 8000), ('::1', 8000, 0, 0)
+        re.compile(r"\('(?P<host>[\w.:%-]{1,253})',\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)"),
+    ),
+    (
         "connecting to",
         re.compile(
             r"Connecting to (?P<host>[A-Za-z][\w.-]{0,252}) \((?P<ip>[0-9A-Fa-f:.]{2,45}):(?P<port>\d{1,6})\)"
@@ -328,6 +332,7 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         or "errno" in lowered
         or "code" in lowered
         or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
+        or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
     ) and _has_digit(text):
         return True
     if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
@@ -454,6 +459,8 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             port = int(m["port"])
             if not spans.free(*m.span("port")):
                 continue
+            if needle == "('" and not ip and not _is_endpoint_name(host.lower(), port, text, m.start()):
+                continue  # any tuple of a word and a number: ('a', 1)
             kind_text = text[m.start() : m.end()]
             add(
                 Candidate(

@@ -593,3 +593,33 @@ def test_docker_ps_port_column_gives_the_host_endpoint_and_the_container_port(kb
     [v6] = [f for f in findings if f.text == ":::8080"]  # docker's unbracketed [::]:8080
     assert v6.kind == "endpoint" and v6.address is not None and v6.address.ip == "::"
     assert v6.port is not None and v6.port.number == 8080
+
+
+@pytest.mark.parametrize(
+    ("text", "ip", "host", "port"),
+    [
+        (
+            "OSError: [Errno 98] error while attempting to bind on address ('0.0.0.0', 8000)",
+            "0.0.0.0",
+            None,
+            8000,
+        ),
+        ("sock.connect(('::1', 8080, 0, 0))", "::1", None, 8080),
+        ("ConnectionRefusedError: ('db', 5432)", None, "db", 5432),
+    ],
+)
+def test_python_socket_address_tuples_are_endpoints(
+    text: str, ip: str | None, host: str | None, port: int, kb: Knowledge
+) -> None:
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert f.text.startswith("('") and f.text.endswith(")")
+    assert (f.address.ip if f.address else None, f.host, f.port.number if f.port else None) == (
+        ip,
+        host,
+        port,
+    )
+
+
+@pytest.mark.parametrize("text", ["print(('a', 1))", "image ('postgres', 16)", "t = ('x', 7, 8, 9, 10)"])
+def test_any_tuple_of_a_word_and_a_number_is_not_an_endpoint(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "endpoint"] == []
