@@ -603,7 +603,7 @@ def _extract_ports(
         patterns.append((_SCHEME_PORT_RE, text))
     elif not _SCHEME_PORT_WORDS.isdisjoint(words):
         patterns.append((_SCHEME_PORT_LOWER_RE, lowered))  # (digits are the same in both)
-    if not ascii_text or any(w in lowered for w in _PORT_NAMED_WORDS):
+    if not ascii_text or ("port" in lowered and any(w in lowered for w in _PORT_NAMED_WORDS)):
         patterns.append((_PORT_NAMED_RE, text))
     if "/tcp" in lowered or "/udp" in lowered or "/sctp" in lowered:
         patterns.append((_PORT_PROTO_RE, text))

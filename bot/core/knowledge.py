@@ -240,6 +240,7 @@ class Knowledge:
                 self.banners[banner] = entry.id
             for address in entry.addresses:
                 self.address_entries[address] = entry.id
+        self._ipv6_address_entries = any(":" in a for a in self.address_entries)
         # Banners by a word they hold between two separators: a line holding the banner holds that word
         # too, so only the banners of a line's words are searched for. The few without one (a single
         # word such as "mysqld") are always searched for. Each keeps its place: the first banner wins.
@@ -320,6 +321,8 @@ class Knowledge:
         if not self.address_entries:
             return None
         if ":" in ip_text:  # IPv6 has many spellings; IPv4 is read only in its one strict form
+            if not self._ipv6_address_entries:
+                return None
             try:
                 ip_text = str(ipaddress.ip_address(ip_text.split("%")[0]))
             except ValueError:
