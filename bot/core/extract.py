@@ -191,6 +191,13 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
     ),
     (
+        "--host",  # uvicorn, flask run, vite and others: "--host 0.0.0.0 --port 8000"
+        re.compile(
+            r"--host(?:\s+|=)(?!-)(?P<host>[\w.:%-]{1,253})\s+(?:--port|-p)(?:\s+|=)(?P<port>\d{1,6})"
+            r"(?![\w.]|[-–]\d)"
+        ),
+    ),
+    (
         "('",  # Python's socket addresses: ('0.0.0.0', 8000), ('::1', 8000, 0, 0)
         re.compile(r"\('(?P<host>[\w.:%-]{1,253})',\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)"),
     ),

@@ -623,3 +623,28 @@ def test_python_socket_address_tuples_are_endpoints(
 @pytest.mark.parametrize("text", ["print(('a', 1))", "image ('postgres', 16)", "t = ('x', 7, 8, 9, 10)"])
 def test_any_tuple_of_a_word_and_a_number_is_not_an_endpoint(text: str, kb: Knowledge) -> None:
     assert [f for f in explain(text, kb).findings if f.kind == "endpoint"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ip", "host", "port"),
+    [
+        ("uvicorn main:app --host 0.0.0.0 --port 8000 --reload", "0.0.0.0", None, 8000),
+        ("flask run --host=0.0.0.0 --port=5001", "0.0.0.0", None, 5001),
+        ("npm run dev -- --host localhost --port 3001", None, "localhost", 3001),
+    ],
+)
+def test_host_and_port_options_together_are_one_endpoint(
+    text: str, ip: str | None, host: str | None, port: int, kb: Knowledge
+) -> None:
+    [f] = [f for f in explain(text, kb).findings if f.kind in ("endpoint", "address", "port")]
+    assert f.kind == "endpoint" and f.text.startswith("--host")
+    assert (f.address.ip if f.address else None, f.host, f.port.number if f.port else None) == (
+        ip,
+        host,
+        port,
+    )
+
+
+def test_a_host_option_without_a_value_is_not_paired(kb: Knowledge) -> None:
+    found = [(f.kind, f.text) for f in explain("vite --host --port 3000", kb).findings if f.kind != "term"]
+    assert found == [("port", "3000")]

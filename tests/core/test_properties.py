@@ -60,7 +60,7 @@ PIECES = st.sampled_from(
         " ", "\n", "\t", "é", "\x00", "\u200b", "İ", "ß", "v", "0", "9", ".", ":", "a::", "fe80",
         "DevTools listening on ", "connect ", "address already in use", "Connection refused",
         "--dport ", "-LocalPort ", "SrcPort=", "/tcp", "/UDP", "EXPOSE ", ".listen(", "http.server ", "-",
-        "('", "db", "', ", "8000)", ", 0, 0)",
+        "('", "db", "', ", "8000)", ", 0, 0)", "--host ", "--host=", " --port ", "--port=",
     ]
 )  # fmt: skip
 
