@@ -128,9 +128,10 @@ _PORT_NAMED_WORDS = tuple(
 )  # ("destination" holds "dest")
 # "8080/tcp", "53/udp": nmap, ufw, firewalld, /etc/services, docker ps ("0.0.0.0:8080->80/tcp")
 _PORT_PROTO_RE = re.compile(r"(?<![\w./-])(?P<port>\d{1,5})/(?i:tcp|udp|sctp)(?!\w)")
-# Dockerfile "EXPOSE 3000", Node's "app.listen(3000", Python's "http.server 8000"
+# Dockerfile "EXPOSE 3000" (upper case, as Dockerfiles write it: "expose 3 of them" is prose), Node's
+# "app.listen(3000", Python's "http.server 8000"
 _PORT_CALL_RE = re.compile(
-    r"(?:(?<![\w-])(?i:expose)\s+|\.listen\(\s*|(?<![\w.])http\.server\s+)(?P<port>\d{1,5})(?![\w.]|[-–]\d)"
+    r"(?:(?<![\w-])EXPOSE\s+|\.listen\(\s*|(?<![\w.])http\.server\s+)(?P<port>\d{2,5})(?![\w.]|[-–]\d)"
 )
 # "running on :3000"
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
@@ -614,7 +615,7 @@ def _extract_ports(
         patterns.append((_PORT_NAMED_RE, text))
     if "/tcp" in lowered or "/udp" in lowered or "/sctp" in lowered:
         patterns.append((_PORT_PROTO_RE, text))
-    if not ascii_text or "expose" in lowered or ".listen(" in lowered or "http.server" in lowered:
+    if "EXPOSE" in text or ".listen(" in lowered or "http.server" in lowered:
         patterns.append((_PORT_CALL_RE, text))
     for pattern, haystack in patterns:
         for m in pattern.finditer(haystack):

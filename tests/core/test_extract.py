@@ -289,7 +289,15 @@ def test_bare_ports_in_context(case: Case, kb: Knowledge) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["dynamic ports 1024-65535", "ports 49152–65535", "--port 8000-8010", "3/4 tcp", "expose the 2 ports"],
+    [
+        "dynamic ports 1024-65535",
+        "ports 49152–65535",
+        "--port 8000-8010",
+        "3/4 tcp",
+        "expose the 2 ports",
+        "I'll expose 3 of them tomorrow",
+        "ran python http.server 3 times",
+    ],
 )
 def test_a_range_of_ports_or_a_number_near_a_port_word_is_not_a_port(text: str, kb: Knowledge) -> None:
     assert [f for f in explain(text, kb).findings if f.kind == "port"] == []
