@@ -39,6 +39,7 @@ CATEGORY_LABELS = {
 }
 MAX_REFERENCES = 8
 MAX_OS_COMMANDS = 6
+MAX_SUMMARY_PROGRAMS = 4  # programs a summary names for a port before "or one of N other programs"
 NOTHING_FOUND = Answer(
     title="Nothing to explain here",
     summary=(
@@ -293,11 +294,15 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             devs = kb.dev_ports_for(port.number)
             iana = kb.iana_for(port.number)
             if devs:
-                programs = _list(dict.fromkeys(d.program for d in devs))
+                users = list(dict.fromkeys(d.program for d in devs))
+                programs = _list(users)
                 means.append(f"In developer chat, port {port.number} usually means {programs}.")
+                if len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names the first few; the section all
+                    shown, rest = users[: MAX_SUMMARY_PROGRAMS - 1], len(users) - MAX_SUMMARY_PROGRAMS + 1
+                    programs = f"{', '.join(shown)} or one of {rest} other programs"
                 brief_lines.append(f"It usually means {programs}.")
                 means += [d.note for d in devs[:2] if d.note]
-                sources += [d.source for d in devs[:2]]
+                sources += [d.source for d in devs[:MAX_SUMMARY_PROGRAMS]]  # those the summary can name
                 # One program's advice only when every program known on this port is that one: on a
                 # shared port (8080: webpack, Spring Boot, .NET) the first step is to see which listens.
                 owners = {d.entry for d in devs}

@@ -79,3 +79,17 @@ def test_an_address_with_a_meaning_of_its_own_is_explained_as_that(
     assert entry.summary in answer.summary
     assert _what_to_do(text, kb) == entry.do
     assert set(entry.sources) <= {(r.title, r.url) for r in answer.references}
+
+
+def test_a_busy_port_summary_names_a_few_programs_and_counts_the_rest(kb: Knowledge) -> None:
+    users = list(dict.fromkeys(d.program for d in kb.dev_ports_for(8080)))
+    assert len(users) > 4
+    answer = explain("port 8080", kb).answer
+    assert f"{users[0]}, {users[1]}, {users[2]} or one of {len(users) - 3} other programs." in answer.summary
+    assert users[-1] not in answer.summary
+    [means] = [s.body for s in answer.sections if s.heading == "What it means for you"]
+    assert all(user in means for user in users)  # the section still names every one
+
+
+def test_a_port_with_one_program_names_it_plainly(kb: Knowledge) -> None:
+    assert "It usually means PostgreSQL." in explain("port 5432", kb).answer.summary
