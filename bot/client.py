@@ -44,11 +44,6 @@ _IN_FLIGHT_TASK_PREFIXES = (
 
 APOLOGY = "Sorry, something went wrong on my side while answering. It has been logged; please try again."
 
-# Collect the youngest objects every 2,000 allocations instead of Python's 700 (see `settle_heap`).
-# 10,000 left the memory benchmark's RSS climbing until 80,000 messages, 12 MiB higher: garbage
-# cycles (expired answer buttons, for one) waited 5 times longer for a full collection.
-GC_THRESHOLD = (2_000, 10, 10)
-
 
 class StartupError(RuntimeError):
     """Start-up could not finish; the message is one sentence for the operator."""
@@ -62,17 +57,16 @@ def discover_extensions() -> Iterator[str]:
 
 
 def settle_heap() -> None:
-    """Keep the garbage collector off what lives as long as the process, and off short-lived objects.
+    """Keep the garbage collector off what lives as long as the process.
 
     Called once start-up has loaded the knowledge base: `gc.freeze()` takes every object alive then
     (the knowledge base, the code: about 50,000 objects, which each full collection walked for some
-    50 ms) out of all later collections. The higher first threshold lets more of a message's objects
-    die by reference counting before a collection walks them: with 700, a burst of messages waiting
-    for Discord had their objects walked again and again.
+    50 ms) out of all later collections. Python's thresholds stay: raising the first one to 2,000
+    made young collections rarer for the same total time, and 10,000 left garbage cycles (expired
+    answer buttons, for one) waiting so long that the memory benchmark's RSS rose 12 MiB higher.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
 
 
 def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> None:
