@@ -4,6 +4,7 @@ sentence is either an entry's own text or a statement of registry data (a range,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 from bot.core.knowledge import COMMAND_OSES, AddressBlock, Command, CommandOs, Entry, Knowledge, Source
@@ -164,8 +165,8 @@ def _subject(f: Finding) -> tuple[object, ...]:
 
 
 def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
-    """References in first-cited order, each once (a Source and its Reference are equal tuples)."""
-    return tuple(Reference(title, url) for title, url in dict.fromkeys(sources))
+    """References in first-cited order, each once (an entry's sources are references as they are)."""
+    return tuple(dict.fromkeys(sources))
 
 
 def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
@@ -220,16 +221,16 @@ def _list(items: Iterable[str]) -> str:
 
 def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bool = False) -> Answer:
     """An answer for an address, endpoint, URL or bare port, from the registry data and entries
-    (`brief`: without sections)."""
-    what: list[str] = []
+    (`brief`: without sections, and without writing the sentences only sections show)."""
+    what: list[str] = []  # "What it is" (and the summary when there is no short statement)
     brief_lines: list[str] = []  # the summary: one short statement per part of the endpoint
     means: list[str] = []
-    do: list[str] = []
     sources: list[Source] = []
     tags: list[str] = []
     entries: list[str] = []
     commands_from: Entry | None = None
     special: Entry | None = None  # an entry about this very address (169.254.169.254)
+    full = not brief
 
     address = f.address
     if address is not None:
@@ -251,7 +252,8 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             block = kb.block_for_text(address.ip)
             if block is not None:
                 prefix = address.block or str(block.network)  # classification wrote the prefix out once
-                what.append(f"`{address.ip}` is in {prefix} ({block.name}, {block.rfc}). {block.summary}")
+                if full:
+                    what.append(f"`{address.ip}` is in {prefix} ({block.name}, {block.rfc}). {block.summary}")
                 brief_lines.append(f"`{address.ip}` is {_a(label)} address ({prefix}). {block.reach}")
                 means.append(block.reach)
                 sources += block.sources
@@ -264,10 +266,11 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 means.append(special.means)
                 sources += special.sources
             else:
-                what.append(
-                    f"`{address.ip}` is in none of the IANA special-purpose blocks: an ordinary "
-                    f"{'public' if address.version == 4 else 'unlisted'} IPv{address.version} address."
-                )
+                if full:
+                    what.append(
+                        f"`{address.ip}` is in none of the IANA special-purpose blocks: an ordinary "
+                        f"{'public' if address.version == 4 else 'unlisted'} IPv{address.version} address."
+                    )
                 sources.append(IANA_SPECIAL[6 if address.version == 6 else 4])
 
     port = f.port
@@ -278,25 +281,27 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
         else:
             definition = next(d for d in kb.port_ranges if d.range == port.range)
             tags.append(f"{port.range} port")
-            what.append(
-                f"Port {port.number} is in the {RANGE_NAMES[port.range]} range "
-                f"({definition.first}–{definition.last}) of RFC 6335."
-            )
+            if full:
+                what.append(
+                    f"Port {port.number} is in the {RANGE_NAMES[port.range]} range "
+                    f"({definition.first}–{definition.last}) of RFC 6335."
+                )
             range_entry = kb.entries.get(definition.entry)
             if range_entry is not None:
                 sources += range_entry.sources
-            ephemeral = _ephemeral_sentence(port.number, port.ephemeral_on, kb)
+            ephemeral = _ephemeral_sentence(port.ephemeral_on, kb)
             what.append(ephemeral)
             brief_lines.append(
                 f"Port {port.number} is in the IANA {port.range} range; {ephemeral[0].lower()}{ephemeral[1:]}"
             )
-            sources += [r.source for r in kb.ephemeral if r.os in port.ephemeral_on or r.os == "linux"]
+            sources += _ephemeral_sources(port.ephemeral_on, kb)
             devs = kb.dev_ports_for(port.number)
-            iana = kb.iana_for(port.number)
+            registered = bool(kb.iana.get(port.number))  # (`iana_for` would parse the rows)
             if devs:
                 users = list(dict.fromkeys(d.program for d in devs))
                 programs = _list(users)
-                means.append(f"In developer chat, port {port.number} usually means {programs}.")
+                if full:
+                    means.append(f"In developer chat, port {port.number} usually means {programs}.")
                 if len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names the first few; the section all
                     shown, rest = users[: MAX_SUMMARY_PROGRAMS - 1], len(users) - MAX_SUMMARY_PROGRAMS + 1
                     programs = f"{', '.join(shown)} or one of {rest} other programs"
@@ -308,26 +313,32 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 owners = {d.entry for d in devs}
                 owner = owners.pop() if len(owners) == 1 else None
                 commands_from = kb.entries.get(owner) if owner else None
-            if iana:
-                names = _list(dict.fromkeys(s.name for s in iana[:4]))
-                prefix = "IANA also lists" if devs else "IANA lists"
-                what.append(f"{prefix} {names} for this port (registration is not proof of what runs there).")
-                sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
+            if registered:
+                if full:
+                    names = _list(dict.fromkeys(s.name for s in kb.iana_for(port.number)[:4]))
+                    prefix = "IANA also lists" if devs else "IANA lists"
+                    what.append(
+                        f"{prefix} {names} for this port (registration is not proof of what runs there)."
+                    )
+                sources.append(IANA_PORTS)
             elif not devs:
                 what.append("No service is registered for it with IANA.")
                 brief_lines.append("No service is registered for it.")
-                sources.append(Source("IANA Service Name and Port Number Registry", IANA_PORTS_URL))
+                sources.append(IANA_PORTS)
             if not devs and port.ephemeral_on:
                 eph = kb.entries.get("ephemeral-port")
                 if eph is not None:
                     means.append(eph.means)
                     entries.append(eph.id)
 
+    if brief and not brief_lines:  # the summary is the "What it is" text: write the full answer
+        return endpoint_answer(f, kb, fill)._replace(sections=())
     if f.program and f.program in kb.entries:
         commands_from = kb.entries[f.program]  # the program named on the line, not a guess from the port
     elif special is not None:
         commands_from = special
     listening = kb.entries.get("listening")
+    do: list[str] = []
     if commands_from is None and port is not None and listening is not None:
         commands_from = listening
         do.append(listening.do)
@@ -402,10 +413,15 @@ IANA_SPECIAL = {
         "https://www.iana.org/assignments/iana-ipv6-special-registry/",
     ),
 }
-IANA_PORTS_URL = "https://www.iana.org/assignments/service-names-port-numbers/"
+IANA_PORTS = Source(
+    "IANA Service Name and Port Number Registry",
+    "https://www.iana.org/assignments/service-names-port-numbers/",
+)
 
 
-def _ephemeral_sentence(port: int, on: tuple[OsId, ...], kb: Knowledge) -> str:
+@functools.lru_cache(maxsize=32)
+def _ephemeral_sentence(on: tuple[OsId, ...], kb: Knowledge) -> str:
+    """Whose default ephemeral range holds a port, from the OSes `on` (a handful of values in all)."""
     names = {r.os: r.name for r in kb.ephemeral}
     inside = sorted((names[o] for o in on), key=str.lower)
     outside = [r for r in kb.ephemeral if r.os not in on]
@@ -418,6 +434,12 @@ def _ephemeral_sentence(port: int, on: tuple[OsId, ...], kb: Knowledge) -> str:
         ranges = _list(f"{r.name}'s {r.first}–{r.last}" for r in outside)
         text += f", but outside {ranges}"
     return text + "."
+
+
+@functools.lru_cache(maxsize=32)
+def _ephemeral_sources(on: tuple[OsId, ...], kb: Knowledge) -> tuple[Source, ...]:
+    """The sources of the ephemeral ranges a port's sentence names: those holding it, and Linux's."""
+    return tuple(r.source for r in kb.ephemeral if r.os in on or r.os == "linux")
 
 
 def _first_sentences(text: str, limit: int = 400) -> str:

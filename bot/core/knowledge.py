@@ -11,18 +11,16 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-from bot.core.model import AddressCategory, OsId
+from bot.core.model import AddressCategory, OsId, Reference
 
 EntryKind = Literal["term", "error", "program"]
 CommandOs = Literal["linux", "macos", "windows"]
 COMMAND_OSES: tuple[CommandOs, ...] = ("linux", "macos", "windows")
 
 
-class Source(NamedTuple):
-    """A primary source an entry cites."""
-
-    title: str
-    url: str
+# A primary source an entry cites: the same (title, url) pair an answer lists as a reference, so that an
+# answer's references are its entries' sources as they are.
+Source = Reference
 
 
 class Command(NamedTuple):
