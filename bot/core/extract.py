@@ -636,11 +636,13 @@ def _extract_errors(
 ) -> None:
     # A known symbol is a word of the lower-cased text (with "wsa" before it, for Winsock's names).
     maybe_symbol = not words or not kb.symbol_words.isdisjoint(words)
+    claimed: list[tuple[int, int, str]] = []  # the symbols' and messages' spans, with their entries
     for m in _ERROR_SYMBOL_RE.finditer(text) if maybe_symbol and "E" in text else ():
         whole = m.group(0)
         entry_id = kb.error_symbols.get(whole[3:] if whole[0] == "W" else whole)
         if entry_id:
             emit(Candidate("error", m.span(), whole, symbol=entry_id))
+            claimed.append((*m.span(), entry_id))
     code_hint = has_digit and (
         "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
     )
@@ -658,20 +660,20 @@ def _extract_errors(
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
     if not words:
         return  # no words, or case folding changed lengths (rare scripts) so spans would drift
-    for key in kb.message_keys.keys() & words:
-        for message in kb.message_keys[key]:
-            start = lowered.find(message)
-            if start < 0:
-                continue
-            entry_id = kb.error_messages[message]
-            emit(
-                Candidate(
-                    "error",
-                    (start, start + len(message)),
-                    text[start : start + len(message)],
-                    symbol=entry_id,
-                )
-            )
+    found = [
+        (start, -len(message), message)
+        for key in kb.message_keys.keys() & words
+        for message in kb.message_keys[key]
+        if (start := lowered.find(message)) >= 0
+    ]
+    # A message that overlaps the symbol or a longer message of its own error ("listen EACCES" around
+    # "EACCES") says nothing more: one finding for it is enough.
+    for start, minus_length, message in sorted(found):
+        end, entry_id = start - minus_length, kb.error_messages[message]
+        if any(e == entry_id and s < end and start < t for s, t, e in claimed):
+            continue
+        claimed.append((start, end, entry_id))
+        emit(Candidate("error", (start, end), text[start:end], symbol=entry_id))
 
 
 def _extract_terms(

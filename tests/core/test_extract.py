@@ -432,6 +432,25 @@ def test_go_broken_pipe_is_epipe(kb: Knowledge) -> None:
     assert f.error == "EPIPE"
 
 
+@pytest.mark.parametrize(
+    ("text", "error_texts"),
+    [
+        ("Error: listen EACCES: permission denied 0.0.0.0:80", ["EACCES"]),  # the symbol inside its message
+        ("error: listen eacces 0.0.0.0:80", ["listen eacces"]),  # no symbol in capitals: the message
+        ("connect ETIMEDOUT 10.0.0.1:443 ... connect ETIMEDOUT", ["ETIMEDOUT", "ETIMEDOUT"]),
+        # a message of another error next to a symbol still counts
+        (
+            "connect ECONNREFUSED 127.0.0.1:80 after Connection reset by peer",
+            ["ECONNREFUSED", "Connection reset by peer"],
+        ),
+    ],
+)
+def test_an_error_is_found_once_where_its_symbol_and_message_overlap(
+    text: str, error_texts: list[str], kb: Knowledge
+) -> None:
+    assert [f.text for f in explain(text, kb).findings if f.kind == "error"] == error_texts
+
+
 def test_an_endpoint_and_its_error_are_both_found(kb: Knowledge) -> None:
     text = "connect ECONNREFUSED ::1:5432"
     kinds = [f.kind for f in explain(text, kb).findings]
