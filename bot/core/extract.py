@@ -129,9 +129,11 @@ _PORT_NAMED_WORDS = tuple(
 # "8080/tcp", "53/udp": nmap, ufw, firewalld, /etc/services, docker ps ("0.0.0.0:8080->80/tcp")
 _PORT_PROTO_RE = re.compile(r"(?<![\w./-])(?P<port>\d{1,5})/(?i:tcp|udp|sctp)(?!\w)")
 # Dockerfile "EXPOSE 3000" (upper case, as Dockerfiles write it: "expose 3 of them" is prose), Node's
-# "app.listen(3000", Python's "http.server 8000"
+# "app.listen(3000", Python's "http.server 8000", PostgreSQL's Unix socket "/tmp/.s.PGSQL.5432" (named
+# after the server's port)
 _PORT_CALL_RE = re.compile(
-    r"(?:(?<![\w-])EXPOSE\s+|\.listen\(\s*|(?<![\w.])http\.server\s+)(?P<port>\d{2,5})(?![\w.]|[-–]\d)"
+    r"(?:(?<![\w-])EXPOSE\s+|\.listen\(\s*|(?<![\w.])http\.server\s+|\.s\.PGSQL\.)(?P<port>\d{2,5})"
+    r"(?![\w.]|[-–]\d)"
 )
 # "running on :3000"
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
@@ -301,7 +303,8 @@ _ASCII_DIGIT_RE = re.compile("[0-9]")
 _WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 # With a digit on the line, a word that may start a bare port: "-p 8080", "--publish 8080",
 # "listening on 3000", "ssh 22", "https 443", "EXPOSE 3000" ("port", "PORT=", "--port", "--dport" and
-# "LocalPort" are caught by the substring "port", "8080/tcp" by its slash, "http.server 8000" by its dot).
+# "LocalPort" are caught by the substring "port", "8080/tcp" by its slash, "http.server 8000" and
+# ".s.PGSQL.5432" by their dots).
 _PORT_WORDS = frozenset(
     b"p publish listen listening expose http https ssh ftp sftp smtp smtps imap imaps".split()
     + b"dns rdp vnc telnet".split()
@@ -615,7 +618,7 @@ def _extract_ports(
         patterns.append((_PORT_NAMED_RE, text))
     if "/tcp" in lowered or "/udp" in lowered or "/sctp" in lowered:
         patterns.append((_PORT_PROTO_RE, text))
-    if "EXPOSE" in text or ".listen(" in lowered or "http.server" in lowered:
+    if "EXPOSE" in text or ".listen(" in lowered or "http.server" in lowered or ".s.PGSQL." in text:
         patterns.append((_PORT_CALL_RE, text))
     for pattern, haystack in patterns:
         for m in pattern.finditer(haystack):

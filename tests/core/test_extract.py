@@ -509,6 +509,10 @@ def test_a_term_alone_does_not_trigger_an_unasked_answer(kb: Knowledge) -> None:
         ('psql: error: connection to server at "localhost" (::1), port 5432 failed', "postgres-server"),
         ("Tomcat started on port(s): 8080 (http) with context path ''", "spring-boot"),
         ("Tomcat started on port 8080 (http) with context path '/'", "spring-boot"),
+        (
+            'psycopg2.OperationalError: connection to server on socket "/tmp/.s.PGSQL.5433" failed',
+            "postgres-server",
+        ),
     ],
 )
 def test_programs_are_recognised_from_the_line_around_an_address(
@@ -519,6 +523,29 @@ def test_programs_are_recognised_from_the_line_around_an_address(
     assert with_program, [(f.kind, f.text) for f in exp.findings]
     assert with_program[0].program == program
     assert with_program[0].to_json()["program"] == program
+
+
+PSQL_SOCKET_ERROR = (
+    'psql: error: connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: No such file or '
+    "directory\n\tIs the server running locally and accepting connections on that socket?"
+)
+
+
+def test_postgres_unix_socket_error_names_its_port_and_the_socket(kb: Knowledge) -> None:
+    # The socket file is named after the server's port: a psql socket error is about port 5432.
+    exp = explain(PSQL_SOCKET_ERROR, kb)
+    [port] = [f for f in exp.findings if f.kind == "port"]
+    assert (port.text, port.port and port.port.number, port.program) == ("5432", 5432, "postgres-server")
+    assert "postgres-server" in exp.answer.entry_ids
+    sections = {s.heading: s.body for s in exp.answer.sections}
+    assert "-h localhost" in sections["What to do"]  # the way around the socket
+    assert any(".s.PGSQL.5432" in p.summary for p in exp.parts)  # says which file the socket is
+    assert exp.triggered
+
+
+@pytest.mark.parametrize("text", ["rm .s.PGSQL.lock", "the .s.PGSQL. prefix", "x.s.PGSQL.5432.lock"])
+def test_a_pgsql_name_without_a_port_is_not_a_port(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "port"] == []
 
 
 def test_a_banner_on_another_line_does_not_claim_the_address(kb: Knowledge) -> None:
