@@ -93,3 +93,18 @@ def test_a_busy_port_summary_names_a_few_programs_and_counts_the_rest(kb: Knowle
 
 def test_a_port_with_one_program_names_it_plainly(kb: Knowledge) -> None:
     assert "It usually means PostgreSQL." in explain("port 5432", kb).answer.summary
+
+
+@pytest.mark.parametrize(
+    ("text", "advice"),
+    [
+        ("Error: send EACCES 255.255.255.255:41234", "setBroadcast(true)"),  # Node's dgram
+        ("Error: listen EACCES: permission denied 0.0.0.0:80", "cap_net_bind_service"),
+    ],
+)
+def test_eacces_is_not_only_about_bind(text: str, advice: str, kb: Knowledge) -> None:
+    # EACCES after a send to a broadcast address means SO_BROADCAST is not set, not a privileged port.
+    answer = explain(text, kb).answer
+    assert "bind" not in answer.title
+    assert advice in {s.heading: s.body for s in answer.sections}["What to do"]
+    assert "broadcast" in answer.summary
