@@ -50,13 +50,16 @@ def find(text: str, kb: Knowledge) -> list[Finding]:
     return [classify_in(c, kb, programs) for c in candidates]
 
 
-def is_triggering(findings: list[Finding]) -> bool:
+def is_triggering(findings: list[Finding], kb: Knowledge) -> bool:
     """Whether a watching bot would answer unasked: an error, an address, a port or a local URL.
 
-    Terms and bare host names do not: a passing "localhost" in conversation is not a question.
+    Terms and bare host names do not: a passing "localhost" in conversation is not a question. The few
+    terms that only error output holds (`triggers` in the knowledge base, such as "querySrv") do.
     """
     for f in findings:
         if f.kind in _TRIGGER_KINDS:
+            return True
+        if f.kind == "term" and f.term in kb.triggering_terms:
             return True
         if f.kind == "address" and f.address is not None and f.address.ip is not None:
             return True
@@ -78,4 +81,4 @@ def explain(text: str, kb: Knowledge, *, passive: bool = False, brief: bool = Fa
 def explanation(text: str, findings: list[Finding], kb: Knowledge, *, brief: bool = False) -> Explanation:
     """The explanation of `text` from its findings (as `find` or `scan` gave them)."""
     answer, parts = compose(findings, kb, brief=brief)
-    return Explanation(text, tuple(findings), is_triggering(findings), answer, parts, brief)
+    return Explanation(text, tuple(findings), is_triggering(findings, kb), answer, parts, brief)

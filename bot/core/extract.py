@@ -241,6 +241,9 @@ _ERROR_CODE_RE = re.compile(
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
+# Node names its DNS queries in errors ("querySrv ECONNREFUSED"), where ECONNREFUSED is c-ares' code
+# for "could not contact DNS servers" (Node's dns error codes), not a refused connection.
+_NODE_DNS_CALL_RE = re.compile(r"\bquery[A-Z][A-Za-z]{0,8} $")
 _VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
 _IMAGE_NAMES = frozenset(
     {
@@ -643,6 +646,8 @@ def _extract_errors(
     for m in _ERROR_SYMBOL_RE.finditer(text) if maybe_symbol and "E" in text else ():
         whole = m.group(0)
         entry_id = kb.error_symbols.get(whole[3:] if whole[0] == "W" else whole)
+        if whole == "ECONNREFUSED" and _NODE_DNS_CALL_RE.search(text, max(0, m.start() - 24), m.start()):
+            continue  # Node's "could not contact DNS servers": the DNS terms explain it, not a socket
         if entry_id:
             emit(Candidate("error", m.span(), whole, symbol=entry_id))
             claimed.append((*m.span(), entry_id))

@@ -55,6 +55,9 @@ class Entry(NamedTuple):
     ports: tuple[int, ...] = ()
     # terms: single addresses with a meaning of their own (169.254.169.254), written canonically
     addresses: tuple[str, ...] = ()
+    # terms: found alone, worth an unasked answer in a watched channel (words only error output holds,
+    # such as Node's "querySrv"); other terms are conversation
+    triggers: bool = False
 
 
 class AddressBlock(NamedTuple):
@@ -239,6 +242,7 @@ class Knowledge:
             for address in entry.addresses:
                 self.address_entries[address] = entry.id
         self._ipv6_address_entries = any(":" in a for a in self.address_entries)
+        self.triggering_terms = frozenset(e.id for e in self.entries.values() if e.triggers)
         # Banners by a word they hold between two separators: a line holding the banner holds that word
         # too, so only the banners of a line's words are searched for. The few without one (a single
         # word such as "mysqld") are always searched for. Each keeps its place: the first banner wins.

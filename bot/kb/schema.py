@@ -34,7 +34,8 @@ PLACEHOLDER_RE = re.compile(r"\{([^}]*)\}")
 ALLOWED_PLACEHOLDERS = frozenset({"port", "ip"})
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     "term": frozenset(
-        {"id", "title", "aliases", "addresses", *TEXT_FIELDS, "commands", "see_also", "sources", "kind"}
+        {"id", "title", "aliases", "addresses", "triggers", *TEXT_FIELDS, "commands", "see_also", "sources"}
+        | {"kind"}
     ),
     "error": frozenset(
         {"id", "symbol", "title", "codes", "curl_exit", "messages", "aliases", *TEXT_FIELDS, "commands"}
@@ -184,6 +185,10 @@ def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
         )
     if kind == "term":
         fields["addresses"] = tuple(_canonical_address(check, a) for a in check.strings(raw, "addresses"))
+        triggers = raw.get("triggers", False)
+        if not isinstance(triggers, bool):
+            raise check.fail("'triggers' must be true or false")
+        fields["triggers"] = triggers
     if kind == "program":
         banners = tuple(b.lower() for b in check.strings(raw, "banners"))
         for banner in banners:

@@ -548,6 +548,38 @@ def test_a_pgsql_name_without_a_port_is_not_a_port(text: str, kb: Knowledge) -> 
     assert [f for f in explain(text, kb).findings if f.kind == "port"] == []
 
 
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Error: querySrv ECONNREFUSED _mongodb._tcp.cluster0.ab1cd.mongodb.net", "dns-srv-record"),
+        ("Error: queryA ECONNREFUSED example.com", "dns"),
+    ],
+)
+def test_econnrefused_from_a_node_dns_query_is_a_dns_failure_not_a_refused_connection(
+    text: str, term: str, kb: Knowledge
+) -> None:
+    # Node's DNS module reports "could not contact DNS servers" as ECONNREFUSED after the query's name.
+    exp = explain(text, kb)
+    assert [(f.kind, f.term) for f in exp.findings] == [("term", term)]
+    assert exp.answer.title == kb.entries[term].title
+    assert "econnrefused" not in exp.answer.entry_ids
+
+
+def test_a_query_error_triggers_an_unasked_answer_and_a_passing_dns_word_does_not(kb: Knowledge) -> None:
+    assert explain("Error: querySrv ECONNREFUSED _mongodb._tcp.cluster0.ab1cd.mongodb.net", kb).triggered
+    assert not explain("is it always dns?", kb).triggered  # a term without `triggers`
+    # the same symbol after anything but a DNS query is still a refused connection
+    [f] = [f for f in explain("queries ECONNREFUSED 127.0.0.1:80", kb).findings if f.kind == "error"]
+    assert f.error == "ECONNREFUSED"
+
+
+def test_a_mongodb_srv_string_is_explained_without_echoing_its_password(kb: Knowledge) -> None:
+    exp = explain("MONGO_URL=mongodb+srv://user:hunter2@cluster0.ab1cd.mongodb.net/test", kb)
+    assert [(f.kind, f.text, f.term) for f in exp.findings] == [("term", "mongodb+srv", "dns-srv-record")]
+    shown = [exp.to_json()["answer"], *(f.to_json() for f in exp.findings)]  # ("query" is the input)
+    assert "hunter2" not in json.dumps(shown)
+
+
 def test_a_banner_on_another_line_does_not_claim_the_address(kb: Knowledge) -> None:
     text = "DevTools listening on a port\nand here is 127.0.0.1:9999"
     [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]

@@ -191,6 +191,12 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str, str | None, str]] = {
         "10.0.0.0/8",
         "'category' must be one of",
     ),
+    "triggers not a flag": (
+        lambda root: edit_yaml(root / "terms" / "nat.yaml", lambda d: d.update(triggers="yes")),
+        "terms/nat.yaml",
+        "nat",
+        "'triggers' must be true or false",
+    ),
     "http source": (
         lambda root: edit_yaml(
             root / "terms" / "nat.yaml", lambda d: d["sources"][0].update(url="http://example.com/")
