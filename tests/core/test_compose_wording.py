@@ -108,3 +108,23 @@ def test_eacces_is_not_only_about_bind(text: str, advice: str, kb: Knowledge) ->
     assert "bind" not in answer.title
     assert advice in {s.heading: s.body for s in answer.sections}["What to do"]
     assert "broadcast" in answer.summary
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://localhost:3000 gives ERR_SSL_PROTOCOL_ERROR",  # Chrome, Edge
+        "SSL_ERROR_RX_RECORD_TOO_LONG on https://localhost:5173",  # Firefox
+        "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number",  # OpenSSL 3
+        "error:1408F10B:SSL routines:ssl3_get_record:wrong version number",  # OpenSSL 1.1
+    ],
+)
+def test_https_to_a_plain_http_port_leads_the_answer(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert exp.answer.title == kb.entries["err-ssl-protocol-error"].title  # before the endpoint's answer
+    assert exp.triggered
+    assert "http://" in exp.answer.summary
+
+
+def test_a_wrong_version_number_in_prose_is_not_a_tls_error(kb: Knowledge) -> None:
+    assert explain("I had the wrong version number of node installed", kb).findings == ()
