@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import discord
 
-from bot.core.model import Answer, Explanation
+from bot.core.model import Answer, Explanation, redact_credentials
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,6 @@ _ZWSP = "\u200b"
 # Discord mention syntax: @everyone/@here and <@id>, <@!id>, <@&id>, <#id>.
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 _ANGLE_MENTION = re.compile(r"<(@[!&]?|#)")
-# scheme://user:password@host -> scheme://***@host (the core redacts too; this is the belt to its braces).
-_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]+@")
 _FENCE = "```"
 
 
@@ -60,11 +58,6 @@ def neutralise_mentions(text: str) -> str:
     """Break `@everyone`, `@here`, `<@id>`, `<@&id>` and `<#id>` so they render as text and ping nobody."""
     text = _MASS_MENTION.sub(lambda m: "@" + _ZWSP + m.group(1), text)
     return _ANGLE_MENTION.sub(lambda m: "<" + _ZWSP + m.group(1), text)
-
-
-def redact_credentials(text: str) -> str:
-    """Replace the user-info part of URLs (`user:pass@`) with `***@`."""
-    return _URL_USERINFO.sub(r"\1***@", text)
 
 
 @functools.lru_cache(maxsize=4096)  # knowledge text repeats on every answer; bounded for user-derived text

@@ -293,3 +293,12 @@ def test_explain_starts_without_the_modules_it_does_not_need(env: dict[str, str]
     assert run.returncode == 0, run.stderr
     assert "62893" in run.stdout
     assert run.stderr.strip() == "[]"
+
+
+def test_scan_json_never_echoes_url_credentials(env: dict[str, str]) -> None:
+    log = "connecting to postgres://admin:s3cret@db.internal:5432/app\nhello\n"
+    for args in (("scan", "--json", "-"), ("scan", "-")):
+        run = netexplain(env, *args, stdin=log)
+        assert run.returncode == 0, run.stderr
+        assert "s3cret" not in run.stdout and "admin" not in run.stdout
+        assert "postgres://***@db.internal:5432/app" in run.stdout

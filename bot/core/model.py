@@ -5,7 +5,17 @@ Nothing here knows about Discord, terminals or YAML. Every front end renders an 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, NamedTuple
+
+# scheme://user:password@host -> scheme://***@host, for any scheme
+_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]+@")
+
+
+def redact_credentials(text: str) -> str:
+    """Replace the user-info part of URLs (`user:pass@`) with `***@`: credentials are never echoed."""
+    return _URL_USERINFO.sub(r"\1***@", text) if "@" in text else text
+
 
 FindingKind = Literal["endpoint", "address", "network", "url", "port", "error", "term"]
 AddressCategory = Literal[
@@ -194,9 +204,9 @@ class Explanation(NamedTuple):
         return bool(self.findings)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON contract's top-level object."""
+        """The JSON contract's top-level object; `query` is the text as given, minus URL credentials."""
         return {
-            "query": self.query,
+            "query": redact_credentials(self.query),
             "triggered": self.triggered,
             "findings": [f.to_json() for f in self.findings],
             "answer": self.answer.to_json(),
