@@ -59,7 +59,7 @@ def is_triggering(findings: list[Finding], kb: Knowledge) -> bool:
     for f in findings:
         if f.kind in _TRIGGER_KINDS:
             return True
-        if f.kind == "term" and f.term in kb.triggering_terms:
+        if f.kind == "term" and f.term and kb.term_triggers(f.term, f.text):
             return True
         if f.kind == "address" and f.address is not None and f.address.ip is not None:
             return True

@@ -69,12 +69,16 @@ def compose(
     if any(f.port is not None for f in findings):
         explained.add("port")  # the port's own answer already says what a port is
     seen_subjects: set[tuple[object, ...]] = set()
-    for f in findings:
+    for f in findings:  # errors first: socket errors, and terms found as error output ("querySrv")
         if f.kind == "error" and f.error:
             entry_id = kb.error_symbols.get(f.error)
-            if entry_id and entry_id not in explained:
-                explained.add(entry_id)
-                parts.append(entry_answer(kb.entries[entry_id], kb, fill, brief=brief))
+        elif f.kind == "term" and f.term and kb.term_triggers(f.term, f.text):
+            entry_id = f.term
+        else:
+            continue
+        if entry_id and entry_id not in explained:
+            explained.add(entry_id)
+            parts.append(entry_answer(kb.entries[entry_id], kb, fill, brief=brief))
     for f in findings:
         if f.kind in ("error", "term"):
             continue

@@ -698,7 +698,7 @@ def _extract_terms(
     # token is the first occurrence of its text after the one before.
     starts: list[int] = []
     at = 0
-    seen: set[str] = set()
+    found: list[tuple[int, int, str, bool]] = []  # each alias found: span, entry, a `triggers` alias?
     index = kb.alias_index
     for i in [i for i, word in enumerate(tokens) if word in index]:
         for n, aliases in index[tokens[i]]:
@@ -711,10 +711,17 @@ def _extract_terms(
                 starts.append(at)
                 at += len(token)
             start, end = starts[i], starts[i + n - 1] + len(tokens[i + n - 1])
-            if entry_id not in seen and spans.free(start, end):
-                seen.add(entry_id)
-                emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
+            found.append((start, end, entry_id, kb.trigger_alias(entry_id, tokens[i : i + n])))
             break
+    # One finding per term: where it first stands as error output ("blocked by CORS policy"), if it
+    # does anywhere, else where it first stands.
+    as_error = {entry_id for _, _, entry_id, triggers in found if triggers}
+    seen: set[str] = set()
+    for start, end, entry_id, triggers in found:
+        if entry_id in seen or (entry_id in as_error and not triggers) or not spans.free(start, end):
+            continue
+        seen.add(entry_id)
+        emit(Candidate("term", (start, end), text[start:end], symbol=entry_id))
 
 
 def _urls(text: str) -> Iterator[re.Match[str]]:

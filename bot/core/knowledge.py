@@ -55,9 +55,9 @@ class Entry(NamedTuple):
     ports: tuple[int, ...] = ()
     # terms: single addresses with a meaning of their own (169.254.169.254), written canonically
     addresses: tuple[str, ...] = ()
-    # terms: found alone, worth an unasked answer in a watched channel (words only error output holds,
-    # such as Node's "querySrv"); other terms are conversation
-    triggers: bool = False
+    # terms: the aliases that, found alone, are worth an unasked answer in a watched channel (words only
+    # error output holds, such as Node's "querySrv"); other aliases are conversation
+    triggers: tuple[str, ...] = ()
 
 
 class AddressBlock(NamedTuple):
@@ -242,7 +242,9 @@ class Knowledge:
             for address in entry.addresses:
                 self.address_entries[address] = entry.id
         self._ipv6_address_entries = any(":" in a for a in self.address_entries)
-        self.triggering_terms = frozenset(e.id for e in self.entries.values() if e.triggers)
+        self._triggering: dict[str, frozenset[tuple[str, ...]]] = {
+            e.id: frozenset(alias_tokens(a) for a in e.triggers) for e in self.entries.values() if e.triggers
+        }
         # Banners by a word they hold between two separators: a line holding the banner holds that word
         # too, so only the banners of a line's words are searched for. The few without one (a single
         # word such as "mysqld") are always searched for. Each keeps its place: the first banner wins.
@@ -357,6 +359,15 @@ class Knowledge:
         if not packed:
             return ()
         return tuple(IanaService(*line.split("\t", 2)) for line in packed.split("\n"))
+
+    def term_triggers(self, term_id: str, text: str) -> bool:
+        """Whether the term found as `text` is error output (a `triggers` alias), not conversation."""
+        return self.trigger_alias(term_id, alias_tokens(text))
+
+    def trigger_alias(self, term_id: str, words: tuple[str, ...]) -> bool:
+        """Whether `words` (an alias's words) are one of the term's `triggers`."""
+        aliases = self._triggering.get(term_id)
+        return aliases is not None and words in aliases
 
     def entry(self, entry_id: str) -> Entry | None:
         """The entry with this id, if any."""

@@ -185,10 +185,7 @@ def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
         )
     if kind == "term":
         fields["addresses"] = tuple(_canonical_address(check, a) for a in check.strings(raw, "addresses"))
-        triggers = raw.get("triggers", False)
-        if not isinstance(triggers, bool):
-            raise check.fail("'triggers' must be true or false")
-        fields["triggers"] = triggers
+        fields["triggers"] = _triggers(check, raw.get("triggers", False), aliases)
     if kind == "program":
         banners = tuple(b.lower() for b in check.strings(raw, "banners"))
         for banner in banners:
@@ -196,6 +193,19 @@ def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
                 raise check.fail(f"banner '{banner}' is too short to match safely (5 characters at least)")
         fields.update(banners=banners, ports=check.ints(raw, "ports"))
     return Entry(**fields)
+
+
+def _triggers(check: _Checker, value: Any, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    """The aliases that make a term answer unasked: `true` (all of them), `false`, or a list of them."""
+    if isinstance(value, bool):
+        return aliases if value else ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise check.fail("'triggers' must be true, false or a list of the entry's aliases")
+    chosen = tuple(v.strip().lower() for v in value)
+    for alias in chosen:
+        if alias not in aliases:
+            raise check.fail(f"'triggers' names '{alias}', which is not one of the entry's aliases")
+    return chosen
 
 
 def _canonical_address(check: _Checker, text: str) -> str:

@@ -573,6 +573,35 @@ def test_a_query_error_triggers_an_unasked_answer_and_a_passing_dns_word_does_no
     assert f.error == "ECONNREFUSED"
 
 
+CHROME_CORS = (
+    "Access to fetch at 'http://localhost:8000/api' from origin 'http://localhost:3000' has been blocked by "
+    "CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested resource."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CHROME_CORS,
+        "CORS again :( " + CHROME_CORS,  # the word first, the error output later: the error output counts
+        # Firefox
+        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource",
+    ],
+)
+def test_a_cors_error_leads_the_answer_and_triggers(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert exp.answer.title == kb.entries["cors"].title  # ahead of the URLs' answers
+    assert exp.triggered
+    [term] = [f for f in exp.findings if f.kind == "term"]
+    assert term.term == "cors" and kb.term_triggers("cors", term.text)
+
+
+def test_cors_in_conversation_is_explained_when_asked_but_does_not_trigger(kb: Knowledge) -> None:
+    exp = explain("how do I set up cors in express?", kb)
+    assert [(f.kind, f.term) for f in exp.findings] == [("term", "cors")]
+    assert not exp.triggered
+
+
 def test_a_mongodb_srv_string_is_explained_without_echoing_its_password(kb: Knowledge) -> None:
     exp = explain("MONGO_URL=mongodb+srv://user:hunter2@cluster0.ab1cd.mongodb.net/test", kb)
     assert [(f.kind, f.text, f.term) for f in exp.findings] == [("term", "mongodb+srv", "dns-srv-record")]

@@ -195,7 +195,13 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str, str | None, str]] = {
         lambda root: edit_yaml(root / "terms" / "nat.yaml", lambda d: d.update(triggers="yes")),
         "terms/nat.yaml",
         "nat",
-        "'triggers' must be true or false",
+        "'triggers' must be true, false or a list of the entry's aliases",
+    ),
+    "triggers not an alias": (
+        lambda root: edit_yaml(root / "terms" / "cors.yaml", lambda d: d.update(triggers=["blocked"])),
+        "terms/cors.yaml",
+        "cors",
+        "'triggers' names 'blocked', which is not one of the entry's aliases",
     ),
     "http source": (
         lambda root: edit_yaml(
