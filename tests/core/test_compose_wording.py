@@ -117,6 +117,7 @@ def test_eacces_is_not_only_about_bind(text: str, advice: str, kb: Knowledge) ->
         "SSL_ERROR_RX_RECORD_TOO_LONG on https://localhost:5173",  # Firefox
         "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number",  # OpenSSL 3
         "error:1408F10B:SSL routines:ssl3_get_record:wrong version number",  # OpenSSL 1.1
+        "error:0A0000C6:SSL routines::packet length too long",  # some OpenSSL releases from 3.2 on
     ],
 )
 def test_https_to_a_plain_http_port_leads_the_answer(text: str, kb: Knowledge) -> None:

@@ -567,7 +567,9 @@ def test_econnrefused_from_a_node_dns_query_is_a_dns_failure_not_a_refused_conne
 
 def test_a_query_error_triggers_an_unasked_answer_and_a_passing_dns_word_does_not(kb: Knowledge) -> None:
     assert explain("Error: querySrv ECONNREFUSED _mongodb._tcp.cluster0.ab1cd.mongodb.net", kb).triggered
-    assert not explain("is it always dns?", kb).triggered  # a term without `triggers`
+    assert explain("Error: querySoa ECONNREFUSED example.com", kb).triggered
+    assert not explain("is it always dns?", kb).triggered  # an alias that is not error output
+    assert not explain("we use srv records for service discovery", kb).triggered
     # the same symbol after anything but a DNS query is still a refused connection
     [f] = [f for f in explain("queries ECONNREFUSED 127.0.0.1:80", kb).findings if f.kind == "error"]
     assert f.error == "ECONNREFUSED"
