@@ -114,8 +114,10 @@ _PORT_WORD_RE = re.compile(
 )
 # "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" and "-LocalPort 5432" (PowerShell),
 # iptables' "--dport 22", "--sport 53" and "--to-ports 8080"
+# (not `ps -p 1234` or `top -p 1234`, whose -p takes a process id)
 _PORT_DASH_RE = re.compile(
-    r"-(?<![\w-]-)(?i:-port|p|-publish|port|-[ds]ports?|-to-ports?|(?:local|remote)port)" + _PORT_TAIL
+    r"-(?<![\w-]-)(?i:-port|p(?<!\bps -p)(?<!\btop -p)|-publish|port|-[ds]ports?|-to-ports?"
+    r"|(?:local|remote)port)" + _PORT_TAIL
 )
 # "LocalPort : 5432" (PowerShell's Get-NetTCPConnection), "SrcPort=5353 DstPort=41655" (packet dumps)
 _PORT_NAMED_RE = re.compile(
@@ -198,6 +200,13 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"--host(?:\s+|=)(?!-)(?P<host>[\w.:%-]{1,253})\s+(?:--port|-p)(?:\s+|=)(?P<port>\d{1,6})"
             r"(?![\w.]|[-–]\d)"
+        ),
+    ),
+    (
+        "-p",  # docker's "-p 127.0.0.1:8080:80" and "--publish=0.0.0.0:5432:5432": the host side's address
+        re.compile(
+            r"(?<![\w-])(?:-p|--publish)(?:\s+|=)[\"']?(?P<host>\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})"
+            r":\d{1,5}(?:/(?:tcp|udp|sctp))?(?![\w.:-])"
         ),
     ),
     (

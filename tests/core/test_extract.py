@@ -311,6 +311,27 @@ def test_docker_publish_finds_both_host_and_container_ports(kb: Knowledge) -> No
     assert container.kind == "port" and container.port is not None and container.port.number == 80
 
 
+@pytest.mark.parametrize(
+    ("text", "ip", "port", "category"),
+    [
+        ("docker run -p 127.0.0.1:8080:80 nginx", "127.0.0.1", 8080, "loopback"),  # this machine only
+        ("docker run --publish=0.0.0.0:5432:5432 postgres", "0.0.0.0", 5432, "unspecified"),
+        ("docker run -p 127.0.0.1:5353:53/udp coredns/coredns", "127.0.0.1", 5353, "loopback"),
+    ],
+)
+def test_docker_publish_with_an_address_is_the_host_side_endpoint(
+    text: str, ip: str, port: int, category: str, kb: Knowledge
+) -> None:
+    [f] = explain(text, kb).findings
+    assert f.kind == "endpoint" and f.address is not None and f.port is not None
+    assert (f.address.ip, f.port.number, f.address.category) == (ip, port, category)
+
+
+@pytest.mark.parametrize("text", ["ps -p 1234", "top -p 4321", "PS -p 1234 -o comm="])
+def test_the_process_id_after_ps_or_top_is_not_a_port(text: str, kb: Knowledge) -> None:
+    assert explain(text, kb).findings == ()
+
+
 def test_a_bare_port_is_an_endpoint_when_localhost_precedes_it(kb: Knowledge) -> None:
     f = check(Case("localhost port 9222", "endpoint"), kb)
     assert f.port is not None and f.port.number == 9222
