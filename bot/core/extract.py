@@ -137,6 +137,13 @@ _PORT_CALL_RE = re.compile(
     r"(?:(?<![\w-])EXPOSE\s+|\.listen\(\s*|(?<![\w.])http\.server\s+|\.s\.PGSQL\.)(?P<port>\d{2,5})"
     r"(?![\w.]|[-–]\d)"
 )
+# What people paste when asking what holds a port: lsof's "-i :3000", "-iTCP:5432" and "-i tcp:8000",
+# adb's "tcp:8081", Windows' "findstr :8080", and ss's listening line "*:3000  *:*"
+_PORT_LISTING_RE = re.compile(
+    r"(?:(?<![\w-])-i\s*:|(?<![\w-])(?:-i\s*)?(?i:tcp|udp|sctp):|(?<![\w-])(?i:findstr)\s+[\"']?:)"
+    r"(?P<port>\d{1,5})(?![\w.:]|[-–]\d)"
+    r"|(?<![\w*])\*:(?P<port2>\d{1,5})\s+(?:\*|\[::\]|0\.0\.0\.0):\*"
+)
 # "running on :3000"
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
 # "8000端口"
@@ -632,6 +639,15 @@ def _extract_ports(
         patterns.append((_PORT_PROTO_RE, text))
     if "EXPOSE" in text or ".listen(" in lowered or "http.server" in lowered or ".s.PGSQL." in text:
         patterns.append((_PORT_CALL_RE, text))
+    if ":" in text and (
+        "-i" in lowered
+        or "findstr" in lowered
+        or "*:" in text
+        or "tcp:" in lowered
+        or "udp:" in lowered
+        or "sctp:" in lowered
+    ):
+        patterns.append((_PORT_LISTING_RE, text))
     for pattern, haystack in patterns:
         for m in pattern.finditer(haystack):
             for group in ("port", "port2") if m.re.groups > 1 else ("port",):
@@ -818,6 +834,8 @@ def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
         return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
     if host in _IMAGE_NAMES and port < 1024:
         return False
+    if host in ("tcp", "udp", "sctp"):
+        return False  # lsof's "-i tcp:8000": a protocol, not a host
     before = text[max(0, start - 12) : start].lower()
     if "image" in before or "from " in before:
         return False

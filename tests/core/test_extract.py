@@ -327,6 +327,28 @@ def test_docker_publish_with_an_address_is_the_host_side_endpoint(
     assert (f.address.ip, f.port.number, f.address.category) == (ip, port, category)
 
 
+@pytest.mark.parametrize(
+    ("text", "ports"),
+    [
+        ("lsof -i :3000", [3000]),
+        ("lsof -nP -iTCP:5432 -sTCP:LISTEN", [5432]),
+        ("sudo lsof -i tcp:8000", [8000]),
+        ("netstat -ano | findstr :8080", [8080]),
+        ('LISTEN 0      511          *:3000            *:*    users:(("node",pid=5678,fd=20))', [3000]),
+        ("tcp   LISTEN 0  128   *:22    [::]:*", [22]),
+        ("adb reverse tcp:8081 tcp:8081", [8081, 8081]),
+    ],
+)
+def test_the_port_in_commands_and_listings_people_paste(text: str, ports: list[int], kb: Knowledge) -> None:
+    found = [f for f in explain(text, kb).findings if f.kind in ("port", "endpoint")]
+    assert [(f.kind, f.port and f.port.number) for f in found] == [("port", p) for p in ports]
+
+
+@pytest.mark.parametrize("text", ["every hour at *:30", "a*:3000 b", "tcp:x", "the -i flag: 3000 ms"])
+def test_stars_and_protocol_words_without_a_listing_are_not_ports(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind in ("port", "endpoint")] == []
+
+
 @pytest.mark.parametrize("text", ["ps -p 1234", "top -p 4321", "PS -p 1234 -o comm="])
 def test_the_process_id_after_ps_or_top_is_not_a_port(text: str, kb: Knowledge) -> None:
     assert explain(text, kb).findings == ()
