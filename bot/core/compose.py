@@ -263,12 +263,6 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 sources += block.sources
                 if block.entry and block.entry in kb.entries:
                     entries.append(block.entry)
-            special = kb.entry_for_address(address.ip)
-            if special is not None:
-                what.append(special.summary)
-                brief_lines.append(special.summary)
-                means.append(special.means)
-                sources += special.sources
             else:
                 if full:
                     what.append(
@@ -276,6 +270,12 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                         f"{'public' if address.version == 4 else 'unlisted'} IPv{address.version} address."
                     )
                 sources.append(IANA_SPECIAL[6 if address.version == 6 else 4])
+            special = kb.entry_for_address(address.ip)
+            if special is not None:
+                what.append(special.summary)
+                brief_lines.append(special.summary)
+                means.append(special.means)
+                sources += special.sources
 
     port = f.port
     if port is not None:
