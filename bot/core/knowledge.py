@@ -118,6 +118,86 @@ class PortRangeDef(NamedTuple):
     entry: str
 
 
+class Conditions(NamedTuple):
+    """When a diagnosis applies: every condition given must hold (each list: any one of its values).
+
+    The endpoint conditions (from `categories` to `kinds`) must all hold for one and the same finding,
+    the diagnosis's subject; the others are about the whole message.
+    """
+
+    errors: frozenset[str] = frozenset()  # error symbols, or ids of terms found as error output
+    no_error: bool = False  # the message holds no error at all
+    side: str | None = None  # "bind" (listen, bind) or "connect" (connect, reach)
+    words: tuple[tuple[str, ...], ...] = ()  # phrases (as alias tokens), any of which the message holds
+    not_words: tuple[tuple[str, ...], ...] = ()  # phrases none of which it holds
+    categories: frozenset[str] = frozenset()
+    versions: frozenset[int] = frozenset()
+    ips: frozenset[str] = frozenset()  # canonical addresses
+    networks: tuple[str, ...] = ()  # CIDR prefixes the address lies in
+    hosts: frozenset[str] = frozenset()  # host names as written (lower case)
+    host_kinds: frozenset[str] = frozenset()  # "single-label" (db, redis), "dotted" (api.example.com)
+    ports: tuple[tuple[int, int], ...] = ()  # inclusive ranges
+    services: frozenset[str] = frozenset()  # program entry ids: named on the line, or known on the port
+    schemes: frozenset[str] = frozenset()
+    kinds: frozenset[str] = frozenset()  # finding kinds: endpoint, address, url, port
+
+    @property
+    def about_endpoint(self) -> bool:
+        """Whether any condition is about the subject finding."""
+        return bool(
+            self.categories
+            or self.versions
+            or self.ips
+            or self.networks
+            or self.hosts
+            or self.host_kinds
+            or self.ports
+            or self.services
+            or self.schemes
+            or self.kinds
+        )
+
+    @property
+    def weight(self) -> int:
+        """How specific the conditions are: one point per condition given, two for a named service,
+        address or host (they say the most about one paste)."""
+        named = sum(2 for c in (self.services, self.ips, self.hosts, self.networks) if c)
+        return named + sum(
+            1
+            for c in (
+                self.errors,
+                self.no_error,
+                self.side,
+                self.words,
+                self.not_words,
+                self.categories,
+                self.versions,
+                self.host_kinds,
+                self.ports,
+                self.schemes,
+                self.kinds,
+            )
+            if c
+        )
+
+
+class Diagnosis(NamedTuple):
+    """A cause people hit, as data: when it applies, the lead it gives (filled from the message with
+    `{ip}`, `{port}`, `{host}`, `{endpoint}`, `{service}`, `{error}`, `{port2}`, `{v4}`), the fix and
+    its sources."""
+
+    id: str
+    when: Conditions
+    title: str
+    summary: str
+    fix: str
+    sources: tuple[Source, ...]
+    by_service: Mapping[str, str] = {}  # program entry id -> the fix's extra sentence for it
+    commands: Mapping[CommandOs, tuple[Command, ...]] = {}
+    priority: int = 0  # breaks ties between diagnoses of equal weight
+    file: str = ""
+
+
 WORD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 
 
@@ -196,6 +276,7 @@ class Knowledge:
         ephemeral: tuple[EphemeralRange, ...],
         port_ranges: tuple[PortRangeDef, ...],
         examples: tuple[str, ...] = (),
+        diagnoses: tuple[Diagnosis, ...] = (),
     ) -> None:
         self.entries = entries
         self.blocks = blocks
@@ -204,6 +285,9 @@ class Knowledge:
         self.ephemeral = ephemeral
         self.port_ranges = port_ranges
         self.examples = examples
+        self.diagnoses = tuple(
+            sorted(diagnoses, key=lambda d: (-(d.when.weight + d.priority), d.id))
+        )  # most specific first
         self._build_indexes()
 
     # -- indexes -------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ import bot
 from bot.core.knowledge import (
     AddressBlock,
     Command,
+    Conditions,
     DevPort,
+    Diagnosis,
     Entry,
     EntryKind,
     EphemeralRange,
@@ -37,8 +39,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ENTRY_FOLDERS: dict[str, EntryKind] = {"terms": "term", "errors": "error", "programs": "program"}
+DIAGNOSES_FOLDER = "diagnoses"
 IANA_CSV = "data/iana-service-names-port-numbers.csv"
-CACHE_FORMAT = 2  # 1: a pickle of `Knowledge`; 2: plain data in marshal format
+CACHE_FORMAT = 3  # 1: a pickle of `Knowledge`; 2: plain data in marshal format; 3: with diagnoses
 MAX_IANA_RANGE = 200  # a registration for a port range longer than this is not expanded port by port
 _KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv")
 
@@ -163,13 +166,26 @@ def _plain(kb: Knowledge) -> tuple[Any, ...]:
     )
     dev_ports = tuple((*d[:4], tuple(d.source), d.entry) for d in kb.dev_ports)
     ephemeral = tuple((*r[:5], tuple(r.source)) for r in kb.ephemeral)
-    return (entries, blocks, dev_ports, kb.iana, ephemeral, tuple(map(tuple, kb.port_ranges)), kb.examples)
+    diagnoses = tuple(
+        (
+            *d[:1],
+            tuple(d.when),
+            *d[2:5],
+            tuple(map(tuple, d.sources)),
+            dict(d.by_service),
+            {os_id: tuple(map(tuple, cmds)) for os_id, cmds in d.commands.items()},
+            *d[8:],
+        )
+        for d in kb.diagnoses
+    )
+    ranges = tuple(map(tuple, kb.port_ranges))
+    return (entries, blocks, dev_ports, kb.iana, ephemeral, ranges, kb.examples, diagnoses)
 
 
 def _from_plain(data: tuple[Any, ...]) -> Knowledge:
     import ipaddress
 
-    entries_raw, blocks_raw, dev_raw, iana, ephemeral_raw, ranges_raw, examples = data
+    entries_raw, blocks_raw, dev_raw, iana, ephemeral_raw, ranges_raw, examples, diagnoses_raw = data
     entries: dict[str, Entry] = {}
     for e in entries_raw:
         commands = {os_id: tuple(Command(*c) for c in cmds) for os_id, cmds in e[9].items()}
@@ -193,6 +209,20 @@ def _from_plain(data: tuple[Any, ...]) -> Knowledge:
         ephemeral=tuple(EphemeralRange._make((*r[:5], Source(*r[5]))) for r in ephemeral_raw),
         port_ranges=tuple(PortRangeDef(*r) for r in ranges_raw),
         examples=examples,
+        diagnoses=tuple(
+            Diagnosis._make(
+                (
+                    d[0],
+                    Conditions._make(d[1]),
+                    *d[2:5],
+                    tuple(Source(*s) for s in d[5]),
+                    d[6],
+                    {os_id: tuple(Command(*c) for c in cmds) for os_id, cmds in d[7].items()},
+                    *d[8:],
+                )
+            )
+            for d in diagnoses_raw
+        ),
     )
 
 
@@ -251,6 +281,7 @@ def _read_yaml(path: Path, root: Path) -> Any:
 
 def build_knowledge(root: Path) -> Knowledge:
     """Parse and validate every knowledge file under `root`, with all cross-checks."""
+    from bot.kb.diagnoses import parse_diagnosis
     from bot.kb.schema import parse_block, parse_dev_port, parse_entry, parse_port_ranges
 
     if not root.is_dir():
@@ -274,6 +305,16 @@ def build_knowledge(root: Path) -> Knowledge:
     examples_raw = _read_yaml(root / "examples.yaml", root) if (root / "examples.yaml").exists() else []
     examples = tuple(str(e) for e in examples_raw or [])
     _cross_check(entries, blocks, dev_ports, port_ranges)
+    diagnoses: dict[str, Diagnosis] = {}
+    for path in sorted((root / DIAGNOSES_FOLDER).glob("*.yaml")):
+        rel = str(path.relative_to(root))
+        diagnosis = parse_diagnosis(_read_yaml(path, root), rel)
+        if diagnosis.id in diagnoses or diagnosis.id in entries:
+            raise KnowledgeError(rel, diagnosis.id, "id already used by another entry or diagnosis")
+        if path.stem != diagnosis.id:
+            raise KnowledgeError(rel, diagnosis.id, "the file name must be the id")
+        _check_diagnosis(diagnosis, entries)
+        diagnoses[diagnosis.id] = diagnosis
     return Knowledge(
         entries=entries,
         blocks=blocks,
@@ -282,7 +323,19 @@ def build_knowledge(root: Path) -> Knowledge:
         ephemeral=ephemeral,
         port_ranges=port_ranges,
         examples=examples,
+        diagnoses=tuple(diagnoses.values()),
     )
+
+
+def _check_diagnosis(diagnosis: Diagnosis, entries: dict[str, Entry]) -> None:
+    """A diagnosis names errors, terms and programs that exist."""
+    symbols = {e.symbol for e in entries.values() if e.symbol}
+    for name in diagnosis.when.errors:
+        if name not in symbols and not (name in entries and entries[name].kind == "term"):
+            raise KnowledgeError(diagnosis.file, diagnosis.id, f"'when.errors' names unknown error '{name}'")
+    for name in (*diagnosis.when.services, *diagnosis.by_service):
+        if entries.get(name) is None or entries[name].kind != "program":
+            raise KnowledgeError(diagnosis.file, diagnosis.id, f"'{name}' is not a program entry")
 
 
 def _load_list(root: Path, name: str, parse: Any) -> tuple[Any, ...]:

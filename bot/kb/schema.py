@@ -110,6 +110,12 @@ class _Checker:
         return tuple(self.source(v) for v in value)
 
     def commands(self, raw: dict[str, Any]) -> dict[CommandOs, tuple[Command, ...]]:
+        return self.commands_with(raw, ALLOWED_PLACEHOLDERS)
+
+    def commands_with(
+        self, raw: dict[str, Any], placeholders: frozenset[str]
+    ) -> dict[CommandOs, tuple[Command, ...]]:
+        """The `commands` mapping, whose `cmd`s may hold only `placeholders`."""
         value = raw.get("commands")
         if value is None:
             return {}
@@ -132,7 +138,7 @@ class _Checker:
                 ):
                     raise self.fail(f"a command under '{os_name}' needs 'cmd' and 'says'")
                 for name in PLACEHOLDER_RE.findall(cmd):
-                    if name not in ALLOWED_PLACEHOLDERS:
+                    if name not in placeholders:
                         raise self.fail(f"command '{cmd}' has unknown placeholder '{{{name}}}'")
                 cmds.append(Command(cmd.strip(), says.strip()))
             out[os_name] = tuple(cmds)
