@@ -5,8 +5,10 @@ sentence is either an entry's own text or a statement of registry data (a range,
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
+from bot.core.diagnose import Diagnosed, display
 from bot.core.knowledge import COMMAND_OSES, AddressBlock, Command, CommandOs, Entry, Knowledge, Source
 from bot.core.model import Answer, Finding, OsId, Reference, Section
 
@@ -40,6 +42,10 @@ CATEGORY_LABELS = {
 }
 MAX_REFERENCES = 8
 MAX_OS_COMMANDS = 6
+MAX_ALSO = 2  # other diagnoses named under "Also possible"
+PROSE_BUDGET = 1200  # characters of prose (summary and sections, not commands) in the full answer
+MIN_SECTION = 120  # a section cut shorter than this is left out instead
+FIX_HEADING = "What to do"
 MAX_SUMMARY_PROGRAMS = 4  # programs a summary names for a port before "or one of N other programs"
 NOTHING_FOUND = Answer(
     title="Nothing to explain here",
@@ -51,10 +57,16 @@ NOTHING_FOUND = Answer(
 
 
 def compose(
-    findings: Iterable[Finding], kb: Knowledge, *, brief: bool = False
+    findings: Iterable[Finding],
+    kb: Knowledge,
+    *,
+    brief: bool = False,
+    diagnosed: Sequence[Diagnosed] = (),
 ) -> tuple[Answer, tuple[Answer, ...]]:
-    """The combined answer and one answer per explained thing (errors first, then endpoints, then terms).
+    """The answer and one answer per explained thing (errors first, then endpoints, programs, terms).
 
+    The answer leads with the diagnosis of the whole message when one applies (`diagnosed`, best
+    first), else with the most specific thing found; then each thing once, within `PROSE_BUDGET`.
     `brief` answers carry title, summary, references and entry ids but no sections: enough for a
     compact reply, at about half the cost.
     """
@@ -79,6 +91,7 @@ def compose(
         if entry_id and entry_id not in explained:
             explained.add(entry_id)
             parts.append(entry_answer(kb.entries[entry_id], kb, fill, brief=brief))
+    errors_found = len(parts)
     for f in findings:
         if f.kind in ("error", "term"):
             continue
@@ -104,31 +117,56 @@ def compose(
         if f.kind == "term" and f.term and f.term not in explained:
             explained.add(f.term)
             parts.append(entry_answer(kb.entries[f.term], kb, fill, brief=brief))
-    return combine(parts, brief=brief), tuple(parts)
+    if diagnosed:
+        lead = diagnosis_answer(diagnosed[0], diagnosed[1 : 1 + MAX_ALSO], brief=brief)
+    elif errors_found and len(parts) > errors_found:
+        lead = _named(parts[0], parts[errors_found])  # a generic error, named by the endpoint it was about
+    else:
+        lead = parts[0]
+    rest = parts if diagnosed else parts[1:]  # the lead's own part is not said again
+    return combine(lead, rest, brief=brief), tuple(parts)
 
 
-def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
-    """One answer from several: the first in full, the others as short sections, commands merged.
+def _named(error: Answer, endpoint: Answer) -> Answer:
+    """An error's answer with the endpoint it was about in its first line."""
+    where = endpoint.title.split(" — ", 1)[0]
+    return error._replace(title=f"{error.title} — {where}"[:256])
 
-    `brief`: the first one's title and summary with everyone's references, and no sections.
-    """
-    if not parts:
-        return NOTHING_FOUND
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
+
+def diagnosis_answer(lead: Diagnosed, also: Sequence[Diagnosed] = (), *, brief: bool = False) -> Answer:
+    """The answer a diagnosis gives: its lead, its fix, other possible causes, its commands."""
+    refs = _refs(lead.diagnosis.sources)
     if brief:
-        refs_only: list[Reference] = []
-        for part in parts:
-            refs_only += [r for r in part.references if r not in refs_only]
-        ids_only = tuple(dict.fromkeys(i for p in parts for i in p.entry_ids))
-        return Answer(first.title, first.summary, (), tuple(refs_only[:MAX_REFERENCES]), ids_only)
-    plain = [s for s in first.sections if s.os is None]
-    plain += [Section(p.title, p.summary) for p in parts[1:]]
+        return Answer(lead.title, lead.summary, (), refs, (lead.id,))
+    sections = [Section(FIX_HEADING, lead.fix)]
+    if also:
+        sections.append(Section("Also possible", "\n".join(f"- {d.title}" for d in also)))
+    sections += [
+        Section(OS_NAMES[os_id], "\n".join(f"`{c.cmd}` — {c.says}" for c in lead.commands[os_id]), os=os_id)
+        for os_id in COMMAND_OSES
+        if lead.commands.get(os_id)
+    ]
+    return Answer(lead.title, lead.summary, tuple(sections), refs, (lead.id,))
+
+
+def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False) -> Answer:
+    """One answer: the lead in full, then each other part as one short section, commands merged.
+
+    `brief`: the lead's title and summary with everyone's references, and no sections.
+    """
+    every = [lead, *parts]
+    refs: list[Reference] = []
+    for part in every:
+        refs += [r for r in part.references if r not in refs]
+    ids = tuple(dict.fromkeys(i for p in every for i in p.entry_ids))
+    if brief:
+        return Answer(lead.title, lead.summary, (), tuple(refs[:MAX_REFERENCES]), ids)
+    plain = [s for s in lead.sections if s.os is None]
+    plain += [Section(p.title, p.summary) for p in parts]
     os_sections = []
     for os_id in COMMAND_OSES:
         lines: dict[str, str] = {}  # each command once (`cmd` — what it says), the first part's wording
-        for part in parts:
+        for part in every:
             for section in part.sections:
                 if section.os == os_id:
                     for line in section.body.split("\n"):
@@ -136,19 +174,68 @@ def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
         if lines:
             shown = list(lines.values())[:MAX_OS_COMMANDS]
             os_sections.append(Section(OS_NAMES[os_id], "\n".join(shown), os=os_id))
-    refs: list[Reference] = []
-    for part in parts:
-        refs += [r for r in part.references if r not in refs]
-    ids: list[str] = []
-    for part in parts:
-        ids += [i for i in part.entry_ids if i not in ids]
-    return Answer(
-        title=first.title,
-        summary=first.summary,
-        sections=(*plain, *os_sections),
-        references=tuple(refs[:MAX_REFERENCES]),
-        entry_ids=tuple(ids),
+    return tidy(
+        Answer(
+            title=lead.title,
+            summary=lead.summary,
+            sections=(*plain, *os_sections),
+            references=tuple(refs[:MAX_REFERENCES]),
+            entry_ids=ids,
+        )
     )
+
+
+# A sentence ends at ". ", "! " or "? " before a capital, a backtick, a parenthesis or a digit; a list
+# item ("- ...") is a unit of its own.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\d*])")
+
+
+def _units(body: str) -> list[tuple[str, str]]:
+    """The sentences of a section body, each with the separator that followed it."""
+    out: list[tuple[str, str]] = []
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        pieces = _SENTENCE_END.split(line) if not line.lstrip().startswith("- ") else [line]
+        for j, piece in enumerate(pieces):
+            out.append((piece, " " if j < len(pieces) - 1 else ("\n" if i < len(lines) - 1 else "")))
+    return out
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().replace("*", "").split()).rstrip(".")
+
+
+def tidy(answer: Answer, budget: int = PROSE_BUDGET) -> Answer:
+    """The answer with each sentence said once (the summary's first), and its prose within `budget`
+    characters. "What to do" gets its room first; sections past the budget are cut at a sentence or
+    left out (the parts behind "More" still hold them)."""
+    seen = {_key(u) for u, _ in _units(answer.summary)}
+    bodies: dict[int, str] = {}
+    for i, section in enumerate(answer.sections):
+        if section.os is None:
+            bodies[i] = _unsaid(section.body, seen)
+    room = budget - len(answer.summary)
+    for i in sorted(bodies, key=lambda i: answer.sections[i].heading != FIX_HEADING):
+        body = bodies[i]
+        if len(body) > room:
+            body = _first_sentences(body, room) if room >= MIN_SECTION else ""
+        bodies[i] = body
+        room -= len(body)
+    kept = [s if s.os is not None else s._replace(body=bodies[i]) for i, s in enumerate(answer.sections)]
+    return answer._replace(sections=tuple(s for s in kept if s.body))
+
+
+def _unsaid(body: str, seen: set[str]) -> str:
+    """`body` without the sentences in `seen`, which it then adds its own to."""
+    out = ""
+    for unit, sep in _units(body):
+        key = _key(unit)
+        if key in seen:
+            continue
+        if key:
+            seen.add(key)
+        out += unit + sep
+    return re.sub(r"\n{3,}", "\n\n", out).strip()
 
 
 class _Placeholders:
@@ -191,21 +278,10 @@ def entry_answer(
     sections = [
         Section("What it is", entry.what),
         Section("What it means for you", entry.means),
-        Section("What to do", entry.do),
+        Section(FIX_HEADING, entry.do),
         *_os_sections(entry.commands, fill),
     ]
     return Answer(entry.title, entry.summary, tuple(sections), _refs(entry.sources), (entry.id,))
-
-
-def _display(f: Finding) -> str:
-    if f.kind == "url":
-        return f.text
-    host = f.host or (f.address.ip if f.address else None)
-    if host and f.port is not None:
-        return f"[{host}]:{f.port.number}" if ":" in host else f"{host}:{f.port.number}"
-    if host:
-        return host
-    return f"port {f.port.number}" if f.port else f.text
 
 
 def _a(label: str) -> str:
@@ -350,8 +426,8 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
         do.append(commands_from.do)
     elif address is not None and address.entry_id and address.entry_id in kb.entries:
         do.append(kb.entries[address.entry_id].do)
-    title = _display(f) + (f" — {_list(tags)}" if tags else "")
-    summary = _first_sentences(" ".join(brief_lines or what) or _display(f), 600)
+    title = display(f) + (f" — {_list(tags)}" if tags else "")
+    summary = _first_sentences(" ".join(brief_lines or what) or display(f), 600)
     if brief:
         if commands_from is not None:
             entries.append(commands_from.id)
@@ -360,7 +436,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     if means:
         sections.append(Section("What it means for you", "\n\n".join(dict.fromkeys(means))))
     if do:
-        sections.append(Section("What to do", do[0]))
+        sections.append(Section(FIX_HEADING, do[0]))
     if commands_from is not None:
         sections += _os_sections(commands_from.commands, fill)
         entries.append(commands_from.id)

@@ -197,6 +197,7 @@ class Explanation(NamedTuple):
     answer: Answer
     parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
     brief: bool = False  # answers without sections (`explain(..., brief=True)`), for compact replies
+    diagnoses: tuple[str, ...] = ()  # ids of the diagnoses that apply, the one the answer leads with first
 
     @property
     def found_anything(self) -> bool:
@@ -209,5 +210,6 @@ class Explanation(NamedTuple):
             "query": redact_credentials(self.query),
             "triggered": self.triggered,
             "findings": [f.to_json() for f in self.findings],
+            "diagnosis": self.diagnoses[0] if self.diagnoses else None,
             "answer": self.answer.to_json(),
         }

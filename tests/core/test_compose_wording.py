@@ -122,7 +122,10 @@ def test_eacces_is_not_only_about_bind(text: str, advice: str, kb: Knowledge) ->
 )
 def test_https_to_a_plain_http_port_leads_the_answer(text: str, kb: Knowledge) -> None:
     exp = explain(text, kb)
-    assert exp.answer.title == kb.entries["err-ssl-protocol-error"].title  # before the endpoint's answer
+    # before the endpoint's answer, and named by it
+    assert exp.answer.title.startswith(kb.entries["err-ssl-protocol-error"].title)
+    if "https://localhost:" in text:
+        assert exp.answer.title.endswith(" — https://localhost:" + text.rsplit(":", 1)[1].split()[0])
     assert exp.triggered
     assert "http://" in exp.answer.summary
 
