@@ -46,6 +46,9 @@ MAX_ALSO = 2  # other diagnoses named under "Also possible"
 PROSE_BUDGET = 1200  # characters of prose (summary and sections, not commands) in the full answer
 MIN_SECTION = 120  # a section cut shorter than this is left out instead
 FIX_HEADING = "What to do"
+# The registry's names at the end of a port note ("IANA name: hbci."): data for the source checks, not
+# prose; the answer names IANA's registrations itself where they matter.
+_IANA_NOTE = re.compile(r"\s*IANA(?: name)?: [^.]*\.?\s*$")
 MAX_SUMMARY_PROGRAMS = 4  # programs a summary names for a port before "or one of N other programs"
 NOTHING_FOUND = Answer(
     title="Nothing to explain here",
@@ -123,7 +126,11 @@ def compose(
         lead = _named(parts[0], parts[errors_found])  # a generic error, named by the endpoint it was about
     else:
         lead = parts[0]
-    rest = parts if diagnosed else parts[1:]  # the lead's own part is not said again
+    if diagnosed:  # the diagnosis explains its error in this paste's terms: the generic text can wait
+        covered = {kb.error_symbols.get(name, name) for name in diagnosed[0].diagnosis.when.errors}
+        rest = [p for p in parts if not (p.entry_ids and p.entry_ids[0] in covered)]
+    else:
+        rest = parts[1:]  # the lead's own part is not said again
     return combine(lead, rest, brief=brief), tuple(parts)
 
 
@@ -239,14 +246,20 @@ def _unsaid(body: str, seen: set[str]) -> str:
 
 
 class _Placeholders:
-    """Fills `{port}` and `{ip}` in commands from the message, or with a visible placeholder."""
+    """Fills `{port}` and `{ip}` in commands from the message; a command needing one the message
+    lacks is left out (None), rather than shown with a placeholder to replace by hand."""
 
     def __init__(self, port: int | None, ip: str | None) -> None:
-        self.port = str(port) if port is not None else "<port>"
-        self.ip = ip or "<ip>"
+        self.port = str(port) if port is not None else None
+        self.ip = ip
 
-    def __call__(self, command: Command) -> str:
-        cmd = command.cmd.replace("{port}", self.port).replace("{ip}", self.ip)
+    def __call__(self, command: Command) -> str | None:
+        cmd = command.cmd
+        for name, value in (("{port}", self.port), ("{ip}", self.ip)):
+            if name in cmd:
+                if value is None:
+                    return None
+                cmd = cmd.replace(name, value)
         return f"`{cmd}` — {command.says}"
 
 
@@ -261,11 +274,12 @@ def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
 
 
 def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
-    return [
-        Section(OS_NAMES[os_id], "\n".join(fill(c) for c in commands[os_id]), os=os_id)
-        for os_id in COMMAND_OSES
-        if commands.get(os_id)
-    ]
+    sections = []
+    for os_id in COMMAND_OSES:
+        lines = [line for line in map(fill, commands.get(os_id, ())) if line is not None]
+        if lines:
+            sections.append(Section(OS_NAMES[os_id], "\n".join(lines), os=os_id))
+    return sections
 
 
 def entry_answer(
@@ -369,24 +383,28 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             range_entry = kb.entries.get(definition.entry)
             if range_entry is not None:
                 sources += range_entry.sources
-            ephemeral = _ephemeral_sentence(port.ephemeral_on, kb)
-            what.append(ephemeral)
-            brief_lines.append(
-                f"Port {port.number} is in the IANA {port.range} range; {ephemeral[0].lower()}{ephemeral[1:]}"
-            )
-            sources += _ephemeral_sources(port.ephemeral_on, kb)
+            if port.number == 0:  # no OS range holds 0, yet binding it is how one asks the OS for a port
+                brief_lines.append(PORT_ZERO)
+                sources.append(IP_7)
+            else:
+                ephemeral = _ephemeral_sentence(port.ephemeral_on, kb)
+                brief_lines.append(
+                    f"Port {port.number} is in the IANA {port.range} range; "
+                    f"{ephemeral[0].lower()}{ephemeral[1:]}"
+                )
+                sources += _ephemeral_sources(port.ephemeral_on, kb)
             devs = kb.dev_ports_for(port.number)
             registered = bool(kb.iana.get(port.number))  # (`iana_for` would parse the rows)
             if devs:
                 users = list(dict.fromkeys(d.program for d in devs))
                 programs = _list(users)
-                if full:
+                if full and len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names only the first few
                     means.append(f"In developer chat, port {port.number} usually means {programs}.")
                 if len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names the first few; the section all
                     shown, rest = users[: MAX_SUMMARY_PROGRAMS - 1], len(users) - MAX_SUMMARY_PROGRAMS + 1
                     programs = f"{', '.join(shown)} or one of {rest} other programs"
                 brief_lines.append(f"It usually means {programs}.")
-                means += [d.note for d in devs[:2] if d.note]
+                means += [_IANA_NOTE.sub("", d.note) for d in devs[:2] if d.note]
                 sources += [d.source for d in devs[:MAX_SUMMARY_PROGRAMS]]  # those the summary can name
                 # One program's advice only when every program known on this port is that one: on a
                 # shared port (8080: webpack, Spring Boot, .NET) the first step is to see which listens.
@@ -401,9 +419,8 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                         f"{prefix} {names} for this port (registration is not proof of what runs there)."
                     )
                 sources.append(IANA_PORTS)
-            elif not devs:
-                what.append("No service is registered for it with IANA.")
-                brief_lines.append("No service is registered for it.")
+            elif not devs and port.number != 0:
+                brief_lines.append("No service is registered for it with IANA.")
                 sources.append(IANA_PORTS)
             if not devs and port.ephemeral_on:
                 eph = kb.entries.get("ephemeral-port")
@@ -418,6 +435,10 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     elif special is not None:
         commands_from = special
     listening = kb.entries.get("listening")
+    if port is not None and _udp_only(kb, port.number):
+        listening = kb.entries.get("udp")  # its listeners are UDP sockets: TCP commands would show nothing
+    if port is not None and port.number == 0:
+        listening = None  # nothing listens on port 0 itself
     do: list[str] = []
     if commands_from is None and port is not None and listening is not None:
         commands_from = listening
@@ -441,6 +462,12 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
         sections += _os_sections(commands_from.commands, fill)
         entries.append(commands_from.id)
     return Answer(title[:256], summary, tuple(sections), _refs(sources), tuple(entries))
+
+
+def _udp_only(kb: Knowledge, port: int) -> bool:
+    """Whether every program known on `port` speaks UDP only (DNS 53, DHCP 67, mDNS 5353)."""
+    devs = kb.dev_ports_for(port)
+    return bool(devs) and all(d.protocol == "udp" for d in devs)
 
 
 def network_answer(f: Finding, kb: Knowledge) -> Answer:
@@ -493,6 +520,13 @@ IANA_SPECIAL = {
         "https://www.iana.org/assignments/iana-ipv6-special-registry/",
     ),
 }
+PORT_ZERO = (
+    "Port 0 is reserved and never a destination: binding a socket to port 0 asks the OS to pick a free "
+    "port from its ephemeral range."
+)
+IP_7 = Source(
+    "ip(7): ip_local_port_range and binding port 0", "https://man7.org/linux/man-pages/man7/ip.7.html"
+)
 IANA_PORTS = Source(
     "IANA Service Name and Port Number Registry",
     "https://www.iana.org/assignments/service-names-port-numbers/",
