@@ -43,6 +43,7 @@ CATEGORY_LABELS = {
 MAX_REFERENCES = 8
 MAX_OS_COMMANDS = 6
 MAX_ALSO = 2  # other diagnoses named under "Also possible"
+MAX_LEAD = 300  # characters of the summary: the lead must be read at a glance
 PROSE_BUDGET = 1200  # characters of prose (summary and sections, not commands) in the full answer
 MIN_SECTION = 120  # a section cut shorter than this is left out instead
 FIX_HEADING = "What to do"
@@ -448,7 +449,10 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     elif address is not None and address.entry_id and address.entry_id in kb.entries:
         do.append(kb.entries[address.entry_id].do)
     title = display(f) + (f" — {_list(tags)}" if tags else "")
-    summary = _first_sentences(" ".join(brief_lines or what) or display(f), 600)
+    lead = " ".join(brief_lines or what) or display(f)
+    summary = _first_sentences(lead, MAX_LEAD)
+    if brief_lines and summary != lead and not summary.endswith("…"):  # the rest opens the detail
+        what.append(lead[len(summary) :].strip())
     if brief:
         if commands_from is not None:
             entries.append(commands_from.id)
@@ -494,7 +498,7 @@ def network_answer(f: Finding, kb: Knowledge) -> Answer:
     label = CATEGORY_LABELS[net.category]
     return Answer(
         f"{net.prefix} — {label} network, {net.size:,} addresses",
-        _first_sentences(what + _block_sentence(net.prefix, block)),
+        _first_sentences(what + _block_sentence(net.prefix, block), MAX_LEAD),
         tuple(sections),
         _refs(sources),
         ("cidr",) if cidr else (),
