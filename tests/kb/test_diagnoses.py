@@ -166,6 +166,27 @@ LEADS: list[tuple[str, str]] = [
     ),
     ("host-unreachable-lan", "connect EHOSTUNREACH 192.168.50.1:80"),
     ("no-ipv6-route", "connect ENETUNREACH 2606:4700::6810:84e5:443"),
+    (
+        "docker-daemon-unreachable",
+        "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+    ),
+    (
+        "docker-daemon-unreachable",
+        "error during connect: Get http://127.0.0.1:2375/v1.27/containers/json: dial tcp 127.0.0.1:2375: connectex: No connection could be made because the target machine actively refused it.",
+    ),
+    ("debugger-port-closed", "connect ECONNREFUSED 127.0.0.1:9222"),
+    ("debugger-port-closed", "Error: connect ECONNREFUSED 127.0.0.1:9229"),
+    (
+        "vite-network-hidden",
+        "  VITE v5.4.8  ready in 100 ms\n\n  ➜  Local:   http://127.0.0.1:5173/\n  ➜  Network: use --host to expose",
+    ),
+    ("docker-ps-all-interfaces", "0.0.0.0:3306->3306/tcp   mysql"),
+    ("bind-address-not-local", "OSError: [Errno 99] Cannot assign requested address: ('192.168.1.50', 8000)"),
+    (
+        "connect-to-unspecified-windows",
+        "requests.exceptions.ConnectionError: HTTPConnectionPool(host='0.0.0.0', port=8000): Max retries exceeded with url: / (Caused by NewConnectionError: [WinError 10049] The requested address is not valid in its context)",
+    ),
+    ("ephemeral-ports-exhausted", "Error: connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)"),
 ]
 
 # (diagnosis id, a paste that looks alike but is not that cause)
@@ -247,6 +268,33 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("host-unreachable-lan", "connect EHOSTUNREACH 2001:4860:4860::8888:443"),
     ("host-unreachable-lan", "connect ECONNREFUSED 192.168.50.1:80"),
     ("no-ipv6-route", "connect ENETUNREACH 8.8.8.8:53"),
+    (
+        "docker-daemon-unreachable",
+        "Error response from daemon: driver failed programming external connectivity: Bind for 0.0.0.0:5432 failed: port is already allocated",
+    ),
+    ("debugger-port-closed", "connect ECONNREFUSED 127.0.0.1:9000"),
+    ("vite-network-hidden", "  ➜  Local:   http://localhost:5173/\n  ➜  Network: http://192.168.1.20:5173/"),
+    ("docker-ps-all-interfaces", "127.0.0.1:5432->5432/tcp   postgres"),
+    ("docker-ps-all-interfaces", "Listening on 0.0.0.0:8080/tcp"),
+    ("bind-address-not-local", "Error: connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)"),
+    ("connect-to-unspecified-windows", "Error: connect EADDRNOTAVAIL 10.0.0.5:443 - Local (0.0.0.0:0)"),
+    ("connect-to-unspecified-windows", "curl http://0.0.0.0:8000/docs gives connection refused"),
+    (
+        "ephemeral-ports-exhausted",
+        "OSError: [Errno 99] Cannot assign requested address: ('192.168.1.50', 8000)",
+    ),
+    (
+        "localhost-in-container",
+        "error during connect: Get http://127.0.0.1:2375/v1.27/containers/json: dial tcp 127.0.0.1:2375: connectex: No connection could be made because the target machine actively refused it.",
+    ),
+    (
+        "refused-dev-server-moved",
+        "curl http://localhost:3000\ncurl: (7) Failed to connect to localhost port 3000 after 1 ms: Connection refused",
+    ),
+    (
+        "dns-port-53",
+        "The following addresses failed: 'beta.kontalk.net:5222' failed because: sendto failed: ENETUNREACH (Network is unreachable) 8.8.8.8:53",
+    ),
 ]
 
 _UNFILLED = re.compile(r"\{\w+\}")
@@ -297,9 +345,16 @@ def test_the_filled_text_has_no_mention_no_port_stub_and_no_placeholder(
             assert not _UNFILLED.search(text), (d.id, text)
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
 @pytest.mark.parametrize(("diagnosis_id", "paste"), LEADS)
-def test_the_lead_fits_the_limits(diagnosis_id: str, paste: str) -> None:
+def test_the_lead_fits_the_limits_and_says_nothing_twice(diagnosis_id: str, paste: str) -> None:
     lead = _diagnosed(paste)[0]
-    assert len(lead.title) <= 140, lead.title
-    assert len(lead.summary) <= 340, lead.summary
-    assert lead.title not in lead.summary
+    assert len(lead.title) <= 120, lead.title
+    assert len(lead.summary) <= 300, lead.summary
+    assert len(lead.fix) <= 1000, lead.fix
+    summary = {x.strip().lower() for x in _SENTENCE.split(lead.summary) if x.strip()}
+    fix = {x.strip().lower() for x in _SENTENCE.split(lead.fix) if x.strip()}
+    assert lead.title.lower() not in lead.summary.lower()
+    assert not summary & fix, summary & fix
