@@ -65,6 +65,10 @@ LEADS: list[tuple[str, str]] = [
         "React Native on the Android emulator: TypeError: Network request failed, connect ECONNREFUSED 127.0.0.1:3000",
     ),
     (
+        "localhost-in-android-emulator",
+        "from my android emulator fetch('http://localhost:8000/api') fails: TypeError: Network request failed",
+    ),
+    (
         "android-emulator-host-alias",
         "Flutter app in the emulator: SocketException: Connection refused (OS Error: Connection refused, errno = 111), address = 10.0.2.2, port = 8000",
     ),
@@ -241,6 +245,9 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("docker-publish-loopback", "docker run -p 8888:80 httpd"),
     ("dev-tool-port-this-run", "DevTools listening on ws://127.0.0.1:9222/devtools/browser/1f3c"),
     ("dev-tool-port-this-run", "Error: connect ECONNREFUSED 127.0.0.1:52704"),
+    ("dev-tool-port-this-run", "supabase start: API URL: http://127.0.0.1:54321"),
+    ("dev-tool-port-this-run", "mysqlsh says it listens on 127.0.0.1:33060"),
+    ("timeout-dropped", "proxy_read_timeout 60s; upstream keepalive to 10.0.0.5:8080 connection"),
     ("port-zero", "port 8080 in bind()"),
     ("host-docker-internal-unresolved", "getaddrinfo ENOTFOUND db"),
     ("host-docker-internal-refused", "getaddrinfo ENOTFOUND host.docker.internal"),
