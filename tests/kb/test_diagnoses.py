@@ -104,6 +104,22 @@ LEADS: list[tuple[str, str]] = [
         "windows-excluded-port",
         "OSError: [WinError 10013] An attempt was made to access a socket in a way forbidden by its access permissions ('0.0.0.0', 8080)",
     ),
+    (
+        "permission-denied-high-port",
+        "ERROR: Failed to serve: Error: listen EACCES: permission denied 0.0.0.0:5037",
+    ),
+    (
+        "windows-excluded-port",
+        "listen tcp :50051: bind: An attempt was made to access a socket in a way forbidden by its access permissions.",
+    ),
+    (
+        "host-docker-internal-unresolved",
+        "app-1  | 2025-02-25 07:04:07: db: Could not connect. Will try again. getaddrinfo ENOTFOUND host.docker.internal",
+    ),
+    (
+        "refused-remote",
+        '{"message":"Error while connecting to MongoDB: MongoServerSelectionError: connect ECONNREFUSED 172.18.0.3:27017"}',
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -112,6 +128,7 @@ LEADS: list[tuple[str, str]] = [
     ),
     ("refused-remote", "curl: (7) Failed to connect to 192.168.122.13 port 8080: Connection refused"),
     ("name-single-label", "getaddrinfo ENOTFOUND db"),
+    ("name-single-label", "migration_1  | could not connect to postgres Error: getaddrinfo ENOTFOUND db"),
     (
         "name-single-label",
         'could not translate host name "pg" to address: No address associated with hostname',
@@ -223,6 +240,15 @@ NEAR_MISSES: list[tuple[str, str]] = [
         "OSError: [WinError 10013] An attempt was made to access a socket in a way forbidden by its access permissions ('0.0.0.0', 80)",
     ),
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
+    ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
+    (
+        "permission-denied-high-port",
+        "Errno::EACCES: Permission denied - send(2) to 192.168.1.255:8001 broadcast",
+    ),
+    (
+        "permission-denied-high-port",
+        "OSError: [WinError 10013] An attempt was made to access a socket in a way forbidden by its access permissions ('0.0.0.0', 8080)",
+    ),
     (
         "timeout-dropped",
         "requests.exceptions.ReadTimeout: HTTPConnectionPool(host='10.0.0.5', port=8000): Read timed out.",
