@@ -120,6 +120,18 @@ LEADS: list[tuple[str, str]] = [
         "refused-remote",
         '{"message":"Error while connecting to MongoDB: MongoServerSelectionError: connect ECONNREFUSED 172.18.0.3:27017"}',
     ),
+    (
+        "docker-host-port-taken",
+        "docker: Error response from daemon: driver failed programming external connectivity on endpoint db (8c34): Bind for 0.0.0.0:5432 failed: port is already allocated.",
+    ),
+    (
+        "docker-host-port-taken",
+        "Error starting userland proxy: listen tcp4 0.0.0.0:80: bind: address already in use",
+    ),
+    (
+        "docker-port-not-published",
+        "I did docker run myapp and then curl localhost:3000 says curl: (7) Failed to connect to localhost port 3000: Connection refused",
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -241,6 +253,16 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ),
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
+    ("privileged-port-denied", "Errno::EACCES: Permission denied - send(2) to 255.255.255.255:67 broadcast"),
+    ("docker-host-port-taken", "Error: listen EADDRINUSE: address already in use :::3000"),
+    (
+        "docker-port-not-published",
+        "my api container logs: Error: connect ECONNREFUSED 127.0.0.1:5432 (postgres is another service in docker compose)",
+    ),
+    (
+        "docker-port-not-published",
+        "curl: (7) Failed to connect to localhost port 8081 after 2 ms: Couldn't connect to server",
+    ),
     (
         "permission-denied-high-port",
         "Errno::EACCES: Permission denied - send(2) to 192.168.1.255:8001 broadcast",
