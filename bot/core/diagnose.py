@@ -23,7 +23,8 @@ _BIND_WORDS = frozenset(
     {"listen", "listening", "bind", "bound", "binding", "serving", "running", "started", "starting"}
 )
 _CONNECT_WORDS = frozenset(
-    {"connect", "connecting", "connection", "curl", "fetch", "reach", "request", "requests", "dial", "open"}
+    {"connect", "connecting", "connection", "curl", "wget", "fetch", "reach", "request", "requests", "dial"}
+    | {"open", "opened", "opening", "browse", "browser", "chrome", "firefox", "safari", "load", "visit"}
 )
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 _MAPPED_PORT_RE = re.compile(r":(\d{1,5})(?![\d.:])")

@@ -18,7 +18,7 @@ LEADS: list[tuple[str, list[Need], list[str]]] = [
     ("connect ECONNREFUSED ::1:5432", ["::1", "5432", "ipv6", "127.0.0.1"], ["public"]),
     ('psql: error: connection to server at "localhost" (::1), port 5432 failed: Connection refused',
      ["::1", "5432", "127.0.0.1"], []),
-    ("Error: connect ECONNREFUSED 127.0.0.1:6379", ["6379", "redis", ("not running", "isn't running", "nothing listens", "nothing is listening")], []),
+    ("Error: connect ECONNREFUSED 127.0.0.1:6379", ["6379", "redis", ("not running", "isn't running", "isn't accepting", "nothing listens", "no redis server listens")], []),
     ("Could not connect to Redis at 127.0.0.1:6379: Connection refused", ["6379", "redis"], []),
     ("MongoNetworkError: connect ECONNREFUSED 127.0.0.1:27017", ["27017", "mongodb"], []),
     ("curl: (7) Failed to connect to localhost port 8081 after 2 ms: Couldn't connect to server", ["8081"], []),
@@ -51,12 +51,12 @@ LEADS: list[tuple[str, list[Need], list[str]]] = [
     ("Error: getaddrinfo EAI_AGAIN registry.npmjs.org", ["registry.npmjs.org", ("dns", "resolve", "temporary", "look up")], []),
     ("getaddrinfo ENOTFOUND db", ["db", ("compose", "network", "service name", "container")], []),
     # listening everywhere, reaching from elsewhere, 0.0.0.0 as a destination
-    ("Uvicorn running on http://0.0.0.0:8000 — is that safe?", ["0.0.0.0", ("every interface", "all interfaces", "whole network", "any address", "every address")],
+    ("Uvicorn running on http://0.0.0.0:8000 — is that safe?", ["0.0.0.0", ("every interface", "all interfaces", "whole network", "every ipv4 address", "other devices")],
      ["only from this machine", "this machine only", "reachable only"]),
     ("Listening on [::]:8080", ["8080", ("every", "all interfaces", "any address")], []),
     ("opened http://0.0.0.0:8000 in chrome and it doesn't load", ["localhost:8000"], []),
     ("curl http://0.0.0.0:3000 fails on windows", ["localhost:3000"], []),
-    ("my friend can't open http://192.168.0.23:5173 from his laptop", ["5173", ("--host", "0.0.0.0", "only on", "loopback", "bind")], []),
+    ("my friend can't open http://192.168.0.23:5173 from his laptop", ["5173", ("--host", "0.0.0.0", "127.0.0.1", "loopback", "bind")], []),
     ("wsl localhost:3000 not working from windows", ["3000", "wsl"], []),
     ("from the android emulator http://127.0.0.1:8000 is refused", ["10.0.2.2"], []),
     # containers and forwarding
@@ -64,7 +64,7 @@ LEADS: list[tuple[str, list[Need], list[str]]] = [
     ("docker run -p 127.0.0.1:8080:80 nginx", ["8080", ("127.0.0.1", "this machine only", "loopback")], []),
     ("0.0.0.0:3306->3306/tcp   mysql", ["3306"], []),
     ("kubectl port-forward svc/web 8080:80 then localhost:8080 hangs", ["8080"], []),
-    ("Minecraft server on 25565 not reachable from outside", ["25565", "minecraft"], []),
+    ("Minecraft server on port 25565 not reachable from outside", ["25565", "minecraft"], []),
     ("my router says WAN IP 100.67.12.9, why can't I port forward", ["100.67.12.9", ("carrier-grade", "cgnat", "shared")], []),
     ("adb connect 192.168.1.42:5555 failed to connect", ["192.168.1.42", "5555"], []),
     # TLS and HTTP: the network is fine
@@ -96,7 +96,7 @@ LEADS: list[tuple[str, list[Need], list[str]]] = [
     ("curl http://169.254.169.254/latest/meta-data/ times out in my container", ["169.254.169.254", "metadata"], []),
     ("2002:c000:204::1 in my logs", ["192.0.2.4"], []),
     ("64:ff9b::c000:201 in my logs", ["192.0.2.1"], []),
-    ("connect EHOSTUNREACH 192.168.50.1:80", ["192.168.50.1", ("no route", "unreachable")], []),
+    ("connect EHOSTUNREACH 192.168.50.1:80", ["192.168.50.1", ("no route", "unreachable", "nothing answers", "no device")], []),
     ("connect ECONNRESET 52.1.2.3:443", ["52.1.2.3", "reset"], []),
     ("what's the difference between 127.0.0.1 and 0.0.0.0", ["127.0.0.1"], []),
 ]
