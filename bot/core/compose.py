@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from bot.core.diagnose import Diagnosed, display
 from bot.core.knowledge import COMMAND_OSES, AddressBlock, Command, CommandOs, Entry, Knowledge, Source
 from bot.core.model import Answer, Finding, OsId, Reference, Section
+from bot.core.phrases import ephemeral_sentence, join_words
 
 OS_NAMES: dict[CommandOs, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 RANGE_NAMES = {
@@ -132,6 +133,8 @@ def compose(
         rest = [p for p in parts if not (p.entry_ids and p.entry_ids[0] in covered)]
     else:
         rest = parts[1:]  # the lead's own part is not said again
+    if not brief:
+        parts = [tidy(p, None) for p in parts]
     return combine(lead, rest, brief=brief), tuple(parts)
 
 
@@ -213,7 +216,7 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().replace("*", "").split()).rstrip(".")
 
 
-def tidy(answer: Answer, budget: int = PROSE_BUDGET) -> Answer:
+def tidy(answer: Answer, budget: int | None = PROSE_BUDGET) -> Answer:
     """The answer with each sentence said once (the summary's first), and its prose within `budget`
     characters. "What to do" gets its room first; sections past the budget are cut at a sentence or
     left out (the parts behind "More" still hold them)."""
@@ -222,6 +225,8 @@ def tidy(answer: Answer, budget: int = PROSE_BUDGET) -> Answer:
     for i, section in enumerate(answer.sections):
         if section.os is None:
             bodies[i] = _unsaid(section.body, seen)
+    if budget is None:  # a full answer behind "More": each sentence once, at any length
+        budget = len(answer.summary) + sum(len(b) for b in bodies.values())
     room = budget - len(answer.summary)
     for i in sorted(bodies, key=lambda i: answer.sections[i].heading != FIX_HEADING):
         body = bodies[i]
@@ -307,13 +312,6 @@ def _a(label: str) -> str:
 AN_LABELS = ("unspecified", "invalid", "IETF", "IPv4")
 
 
-def _list(items: Iterable[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bool = False) -> Answer:
     """An answer for an address, endpoint, URL or bare port, from the registry data and entries
     (`brief`: without sections, and without writing the sentences only sections show)."""
@@ -388,7 +386,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 brief_lines.append(PORT_ZERO)
                 sources.append(IP_7)
             else:
-                ephemeral = _ephemeral_sentence(port.ephemeral_on, kb)
+                ephemeral = ephemeral_sentence(port.ephemeral_on, kb)
                 brief_lines.append(
                     f"Port {port.number} is in the IANA {port.range} range; "
                     f"{ephemeral[0].lower()}{ephemeral[1:]}"
@@ -398,7 +396,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             registered = bool(kb.iana.get(port.number))  # (`iana_for` would parse the rows)
             if devs:
                 users = list(dict.fromkeys(d.program for d in devs))
-                programs = _list(users)
+                programs = join_words(users)
                 if full and len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names only the first few
                     means.append(f"In developer chat, port {port.number} usually means {programs}.")
                 if len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names the first few; the section all
@@ -414,7 +412,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 commands_from = kb.entries.get(owner) if owner else None
             if registered:
                 if full:
-                    names = _list(dict.fromkeys(s.name for s in kb.iana_for(port.number)[:4]))
+                    names = join_words(dict.fromkeys(s.name for s in kb.iana_for(port.number)[:4]))
                     prefix = "IANA also lists" if devs else "IANA lists"
                     what.append(
                         f"{prefix} {names} for this port (registration is not proof of what runs there)."
@@ -448,7 +446,7 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
         do.append(commands_from.do)
     elif address is not None and address.entry_id and address.entry_id in kb.entries:
         do.append(kb.entries[address.entry_id].do)
-    title = display(f) + (f" — {_list(tags)}" if tags else "")
+    title = display(f) + (f" — {join_words(tags)}" if tags else "")
     lead = " ".join(brief_lines or what) or display(f)
     summary = _first_sentences(lead, MAX_LEAD)
     if brief_lines and summary != lead and not summary.endswith("…"):  # the rest opens the detail
@@ -535,23 +533,6 @@ IANA_PORTS = Source(
     "IANA Service Name and Port Number Registry",
     "https://www.iana.org/assignments/service-names-port-numbers/",
 )
-
-
-@functools.lru_cache(maxsize=32)
-def _ephemeral_sentence(on: tuple[OsId, ...], kb: Knowledge) -> str:
-    """Whose default ephemeral range holds a port, from the OSes `on` (a handful of values in all)."""
-    names = {r.os: r.name for r in kb.ephemeral}
-    inside = sorted((names[o] for o in on), key=str.lower)
-    outside = [r for r in kb.ephemeral if r.os not in on]
-    if not inside:
-        return (
-            "It is outside every common OS's default ephemeral range, so the OS does not pick it by itself."
-        )
-    text = f"It is inside the default ephemeral range on {_list(inside)}"
-    if outside:
-        ranges = _list(f"{r.name}'s {r.first}–{r.last}" for r in outside)
-        text += f", but outside {ranges}"
-    return text + "."
 
 
 @functools.lru_cache(maxsize=32)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from bot.core.knowledge import Command, CommandOs, Conditions, Diagnosis, Knowledge, alias_tokens
 from bot.core.model import Finding
+from bot.core.phrases import ephemeral_sentence
 
 MAX_ALSO = 2  # other diagnoses offered as "also possible"
 _ENDPOINT_KINDS = frozenset({"endpoint", "address", "url", "port"})
@@ -58,7 +59,7 @@ def read_message(text: str, findings: Sequence[Finding], kb: Knowledge) -> Messa
     words = frozenset(tokens)
     errors = {f.error for f in findings if f.kind == "error" and f.error}
     errors |= {f.term for f in findings if f.kind == "term" and f.term and kb.term_triggers(f.term, f.text)}
-    if errors & _BIND_ERRORS or (words & _BIND_WORDS and "connect" not in words):
+    if errors & _BIND_ERRORS or words & _BIND_WORDS:
         side: str | None = "bind"
     elif "EADDRNOTAVAIL" in errors and "connect" not in words:
         side = "bind"  # an address this machine does not have, asked for by bind()
@@ -207,6 +208,8 @@ def _values(
         values["host"] = f.host or ip or ""
     if f.port is not None:
         values["port"] = str(f.port.number)
+        if f.port.range not in ("invalid", "well-known"):
+            values["ephemeral"] = ephemeral_sentence(f.port.ephemeral_on, kb)
         mapped = _MAPPED_PORT_RE.match(text, f.span[1]) or _MAPPED_PORT_RE.search(f.text, len(f.text) - 6)
         if mapped is not None and mapped.group(1) != values["port"]:
             values["port2"] = mapped.group(1)

@@ -637,7 +637,7 @@ CHROME_CORS = (
 )
 def test_a_cors_error_leads_the_answer_and_triggers(text: str, kb: Knowledge) -> None:
     exp = explain(text, kb)
-    assert exp.answer.title.startswith(kb.entries["cors"].title)  # ahead of the URLs' answers
+    assert "CORS" in exp.answer.title  # ahead of the URLs' answers
     assert exp.triggered
     [term] = [f for f in exp.findings if f.kind == "term"]
     assert term.term == "cors" and kb.term_triggers("cors", term.text)

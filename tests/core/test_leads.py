@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table of pastes reads best one row a line)
 """The first line answers the paste: for each realistic paste, what an expert in a help channel would
 say first, checked on the lead alone (the title and summary: all a compact reply shows).
 
