@@ -220,7 +220,7 @@ def tidy(answer: Answer, budget: int | None = PROSE_BUDGET) -> Answer:
     """The answer with each sentence said once (the summary's first), and its prose within `budget`
     characters. "What to do" gets its room first; sections past the budget are cut at a sentence or
     left out (the parts behind "More" still hold them)."""
-    seen = {_key(u) for u, _ in _units(answer.summary)}
+    seen = {_key(c) for u, _ in _units(answer.summary) for c in (u, *u.split("; "))}
     bodies: dict[int, str] = {}
     for i, section in enumerate(answer.sections):
         if section.os is None:
@@ -239,12 +239,23 @@ def tidy(answer: Answer, budget: int | None = PROSE_BUDGET) -> Answer:
 
 
 def _unsaid(body: str, seen: set[str]) -> str:
-    """`body` without the sentences in `seen`, which it then adds its own to."""
+    """`body` without the sentences, or the clauses between semicolons, in `seen`, which it then adds
+    its own to: "Port 80 is well-known; it is outside every range" after "It is outside every range"
+    keeps only "Port 80 is well-known."."""
     out = ""
     for unit, sep in _units(body):
         key = _key(unit)
         if key in seen:
             continue
+        clauses = unit.split("; ")
+        if len(clauses) > 1:
+            kept = [c for c in clauses if _key(c) not in seen]
+            if not kept:
+                continue
+            if len(kept) < len(clauses):
+                unit = "; ".join(kept).rstrip(".") + "."
+                unit = unit[0].upper() + unit[1:]
+            seen.update(_key(c) for c in clauses)
         if key:
             seen.add(key)
         out += unit + sep
@@ -279,10 +290,18 @@ def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
     return tuple(dict.fromkeys(sources))
 
 
-def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
+def _os_sections(
+    commands: Mapping[CommandOs, tuple[Command, ...]],
+    fill: _Placeholders,
+    fallback: Mapping[CommandOs, tuple[Command, ...]] = {},
+) -> list[Section]:
+    """Per-OS command sections; where the message lacks a value some of an OS's commands need (an error
+    pasted without its port), the `fallback` commands that need none (list every listener) join them."""
     sections = []
     for os_id in COMMAND_OSES:
         lines = [line for line in map(fill, commands.get(os_id, ())) if line is not None]
+        if len(lines) < len(commands.get(os_id, ())):
+            lines += [line for line in map(fill, fallback.get(os_id, ())) if line is not None]
         if lines:
             sections.append(Section(OS_NAMES[os_id], "\n".join(lines), os=os_id))
     return sections
@@ -295,11 +314,12 @@ def entry_answer(
     if brief:
         return Answer(entry.title, entry.summary, (), _refs(entry.sources), (entry.id,))
     fill = fill or _Placeholders(None, None)
+    listening = kb.entries.get("listening")
     sections = [
         Section("What it is", entry.what),
         Section("What it means for you", entry.means),
         Section(FIX_HEADING, entry.do),
-        *_os_sections(entry.commands, fill),
+        *_os_sections(entry.commands, fill, listening.commands if listening else {}),
     ]
     return Answer(entry.title, entry.summary, tuple(sections), _refs(entry.sources), (entry.id,))
 
