@@ -98,6 +98,11 @@ LEADS: list[tuple[str, str]] = [
         "port-in-use-macos-airplay",
         "flask on my macbook: OSError: [Errno 48] Address already in use, port 5000",
     ),
+    ("port-in-use", "Starting inspector on 127.0.0.1:9229 failed: address already in use"),
+    (
+        "port-in-use",
+        'LOG:  could not bind IPv4 address "127.0.0.1": Address already in use\nHINT:  Is another postmaster already running on port 5432?',
+    ),
     ("privileged-port-denied", "nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)"),
     ("privileged-port-denied", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     (
