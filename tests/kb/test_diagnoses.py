@@ -137,6 +137,13 @@ LEADS: list[tuple[str, str]] = [
         "docker-port-not-published",
         "I did docker run myapp and then curl localhost:3000 says curl: (7) Failed to connect to localhost port 3000: Connection refused",
     ),
+    ("timeout-dropped-name", "ssh: connect to host cbsulogin.tc.cornell.edu port 22: Connection timed out"),
+    ("timeout-dropped-name", "Error: connect ETIMEDOUT api.example.org:443"),
+    ("adb-connect-refused", "adb connect 192.168.1.42:5555 failed to connect"),
+    (
+        "adb-connect-refused",
+        "adb connect 192.168.1.42:5555: cannot connect to 192.168.1.42:5555: Connection timed out (10060)",
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -258,6 +265,9 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ),
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
+    ("timeout-dropped-name", "Error: connect ETIMEDOUT 172.16.4.2:443"),
+    ("timeout-dropped-name", "getaddrinfo EAI_AGAIN registry.npmjs.org"),
+    ("adb-connect-refused", "adb devices shows nothing for 192.168.1.42:5555"),
     ("privileged-port-denied", "Errno::EACCES: Permission denied - send(2) to 255.255.255.255:67 broadcast"),
     ("docker-host-port-taken", "Error: listen EADDRINUSE: address already in use :::3000"),
     (
