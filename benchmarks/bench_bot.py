@@ -64,7 +64,7 @@ from bench_core import CHATTER  # noqa: E402
 
 from bot.core import explain  # noqa: E402
 from bot.kb import load_knowledge  # noqa: E402
-from bot.playground.discord_server import LoopbackDiscord  # noqa: E402
+from bot.loopback_discord import LoopbackDiscord  # noqa: E402
 from tests.bot.harness import BotProcess, bot_env  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "dev-corpus.jsonl"

@@ -2,7 +2,7 @@
 
 `python -m bot.playground` (and `make run` without a token) starts three things:
 
-1. :class:`~bot.playground.discord_server.LoopbackDiscord` on 127.0.0.1 with a small world: a server with
+1. :class:`~bot.loopback_discord.LoopbackDiscord` on 127.0.0.1 with a small world: a server with
    #general and a watched #help, you (a member who may manage the server), another member, and a DM;
 2. the real bot, `python -m bot.cli run` in a child process, pointed at it through its environment
    (after `python -m bot.cli sync`, as an operator would), exactly as it runs against Discord;
@@ -38,8 +38,8 @@ from aiohttp import WSMsgType, web
 
 from bot.kb import Knowledge, KnowledgeError, knowledge_dir, load_knowledge
 from bot.kb.loader import fingerprint
+from bot.loopback_discord import FLAG_EPHEMERAL, LoopbackDiscord, bound_port
 from bot.playground.botprocess import BotProcess, bot_environment
-from bot.playground.discord_server import FLAG_EPHEMERAL, LoopbackDiscord, bound_port
 from bot.playground.preview import entry_list, knowledge_error_json, preview_entry, preview_text
 
 log = logging.getLogger("netexplain.playground")
