@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 import yarl
 from aiohttp import web
 
+from bot.local_origin import allowed_hosts, foreign_host, foreign_origin
 from bot.loopback_discord.faults import Faults
 from bot.loopback_discord.protocol import API_PREFIX
 from bot.loopback_discord.rest_commands import CommandRoutes
@@ -58,7 +59,7 @@ class LoopbackDiscord(InteractionRoutes, IdentityRoutes, CommandRoutes, Faults):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        token: str = "loopback-token",
+        token: str | None = None,
         privileged_intents_allowed: bool = True,
         bot_name: str = "netexplain",
         shard_count: int = 1,
@@ -71,7 +72,7 @@ class LoopbackDiscord(InteractionRoutes, IdentityRoutes, CommandRoutes, Faults):
             bot_name=bot_name,
             shard_count=shard_count,
         )
-        self.app = web.Application(middlewares=[self._api_middleware])
+        self.app = web.Application(middlewares=[self._local_only, self._api_middleware])
         self._add_routes()
 
     # ------------------------------------------------------------------ lifecycle
@@ -153,6 +154,22 @@ class LoopbackDiscord(InteractionRoutes, IdentityRoutes, CommandRoutes, Faults):
         r.add_delete(f"{cmds}/guilds/{{guild_id}}/commands/{{command_id}}", self._delete_command)
         # Registered last: anything else under the API prefix is Discord's JSON 404.
         r.add_route("*", f"{p}/{{tail:.*}}", self._not_found)
+
+    @web.middleware
+    async def _local_only(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Refuse browsers on other sites and rebound names, on REST and the gateway alike.
+
+        The same rules as the playground page's own API (:mod:`bot.local_origin`); refused requests are
+        not the bot's, so they are not recorded in :attr:`rest_log`.
+        """
+        host = request.headers.get("Host", "")
+        if foreign_host(host, allowed_hosts(self.host, self.port)):
+            return error_response(403, "403: Forbidden (unknown Host)")
+        if foreign_origin(request.headers.get("Origin"), host):
+            return error_response(403, "403: Forbidden (cross-site request)")
+        return await handler(request)
 
     @web.middleware
     async def _api_middleware(

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import copy
 import itertools
+import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ class WorldState:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        token: str = "loopback-token",
+        token: str | None = None,
         privileged_intents_allowed: bool = True,
         bot_name: str = "netexplain",
         shard_count: int = 1,
@@ -47,7 +48,9 @@ class WorldState:
         self.host = host
         self.shard_count = shard_count  # what /gateway/bot recommends
         self.port = port
-        self.token = token
+        # A fresh secret per server: a web page in the same browser cannot guess it to IDENTIFY and read
+        # every message, or to call REST as the bot (issue 16).
+        self.token = token if token is not None else secrets.token_urlsafe(32)
         self.privileged_intents_allowed = privileged_intents_allowed
         self._last_snowflake = 0
         self._counter = itertools.count()
