@@ -7,7 +7,6 @@ through the gateway or act as the bot through REST (issue 16, item 5).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -16,12 +15,6 @@ import pytest
 from bot.loopback_discord import LoopbackDiscord
 
 OP_IDENTIFY, OP_HELLO = 2, 10
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[LoopbackDiscord]:
-    async with LoopbackDiscord() as srv:
-        yield srv
 
 
 def _identify(token: str) -> str:
