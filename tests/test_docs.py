@@ -11,6 +11,8 @@ Each runs as written, through bash, in a temporary directory holding the files t
 (FILES below), with the installed `netexplain` entry point first on PATH (or `python -m bot.cli` when
 the project is not installed). Not run, by rule, and reported as skipped with the reason:
 the subcommands in NOT_RUN, which need Discord and a bot token or run until stopped.
+
+The pages' relative links (files and heading anchors) must resolve too.
 """
 
 from __future__ import annotations
@@ -134,3 +136,22 @@ def test_example_commands_are_all_netexplain_subcommands() -> None:
     ).stdout
     shown = {subcommand(c) for page in PAGES for c in example_commands(page)}
     assert shown <= set(re.findall(r"^    (\w+)", usage, re.MULTILINE)), shown
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+ (.+)$", page.read_text(encoding="utf-8"), re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", [*PAGES, REPO / "knowledge" / "README.md"], ids=lambda p: p.name)
+def test_relative_links_and_anchors_resolve(page: Path) -> None:
+    broken = []
+    for link in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", link):
+            continue  # https:, mailto:
+        path, _, anchor = link.partition("#")
+        target = (page.parent / path) if path else page
+        if not target.exists() or (anchor and target.suffix == ".md" and anchor not in _anchors(target)):
+            broken.append(link)
+    assert not broken, f"{page.name}: broken links {broken}"
