@@ -35,7 +35,7 @@ server does not tilt the ratios; it does sit on both clients' round trips, as Di
 Both clients run unmodified at their own defaults: the bare client is plain `discord.Client` (its
 1,000-message cache and Python's garbage-collector settings included); netexplain runs exactly as
 `netexplain run` does in production, with its own settings (no message cache, a frozen start-up heap;
-see the README's "Speed of the bot"). Every netexplain answer is its real compact embed.
+see "The bot" in docs/performance.md). Every netexplain answer is its real compact embed.
 """
 
 from __future__ import annotations
