@@ -244,8 +244,9 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
 # What resolvers say when a name has no address (glibc's gai_strerror, macOS's, Go's): after "HOST: "
 # they name the host that failed.
 _RESOLVER_SAYS = (
-    r"(?:Name or service not known|nodename nor servname provided|Temporary failure in name resolution"
-    r"|No address associated with hostname|no such host|Unknown host|server misbehaving)"
+    r"(?:Name or service not known|(?:node|host)name nor servname provided"
+    r"|Temporary failure in name resolution|No address associated with hostname|no such host|Unknown host"
+    r"|server misbehaving)"
 )
 _HOST_NAME = r"[A-Za-z0-9][\w.-]{0,252}"
 # Phrases that name a host that could not be resolved or reached, with no port. Each pattern runs only
