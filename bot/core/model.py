@@ -117,6 +117,7 @@ class Finding(NamedTuple):
     error: str | None = None  # error symbol, e.g. "ECONNREFUSED"
     term: str | None = None  # knowledge entry id of a term
     program: str | None = None  # knowledge entry id of a program recognised on the same line
+    ambiguity: str | None = None  # another reading of the text when its context cannot decide
 
     @property
     def is_address_like(self) -> bool:
@@ -140,6 +141,8 @@ class Finding(NamedTuple):
             out["term"] = self.term
         if self.program is not None:
             out["program"] = self.program
+        if self.ambiguity is not None:
+            out["ambiguity"] = self.ambiguity
         return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.playground.discord_server import LoopbackDiscord
+from bot.loopback_discord import LoopbackDiscord
 from tests.bot.harness import BotProcess, bot_env, buttons, embed_text, replies_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.playground.discord_server import LoopbackDiscord
+from bot.loopback_discord import LoopbackDiscord
 from bot.runner import run_bot
 from tests.bot.harness import BotProcess, bot_env, embed_text, replies_to
 
