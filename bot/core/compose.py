@@ -201,7 +201,8 @@ def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False) -> An
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\d*])")
 
 
-def _units(body: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=4096)  # knowledge text repeats from answer to answer
+def _units(body: str) -> tuple[tuple[str, str], ...]:
     """The sentences of a section body, each with the separator that followed it."""
     out: list[tuple[str, str]] = []
     lines = body.split("\n")
@@ -209,9 +210,10 @@ def _units(body: str) -> list[tuple[str, str]]:
         pieces = _SENTENCE_END.split(line) if not line.lstrip().startswith("- ") else [line]
         for j, piece in enumerate(pieces):
             out.append((piece, " " if j < len(pieces) - 1 else ("\n" if i < len(lines) - 1 else "")))
-    return out
+    return tuple(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def _key(sentence: str) -> str:
     return " ".join(sentence.lower().replace("*", "").split()).rstrip(".")
 

@@ -8,6 +8,7 @@ knows, and it invents nothing: a diagnosis whose lead needs a value the message 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -99,12 +100,17 @@ def _host_kind(f: Finding) -> str | None:
     return "dotted" if "." in host.strip(".") else "single-label"
 
 
+@functools.lru_cache(maxsize=256)
+def _network(prefix: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(prefix)
+
+
 def _in_networks(ip: str, networks: tuple[str, ...]) -> bool:
     try:
         address = ipaddress.ip_address(ip.split("%")[0])
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(n) for n in networks)
+    return any(address in _network(n) for n in networks)
 
 
 def _fits(when: Conditions, f: Finding, kb: Knowledge) -> bool:
@@ -151,9 +157,15 @@ def _holds(when: Conditions, message: Message) -> bool:
         return False
     if when.side is not None and message.side != when.side:
         return False
-    if when.words and not any(f" {' '.join(p)} " in message.text for p in when.words):
+    if when.words and not _any_phrase(when.words).search(message.text):
         return False
-    return not any(f" {' '.join(p)} " in message.text for p in when.not_words)
+    return not (when.not_words and _any_phrase(when.not_words).search(message.text))
+
+
+@functools.lru_cache(maxsize=512)
+def _any_phrase(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One search for any of the phrases (each " word word ", as `Conditions` keeps them)."""
+    return re.compile("|".join(re.escape(p) for p in phrases))
 
 
 def display(f: Finding) -> str:
@@ -257,17 +269,21 @@ def diagnose(text: str, findings: Sequence[Finding], kb: Knowledge) -> tuple[Dia
         return ()
     message = read_message(text, findings, kb)
     out: list[Diagnosed] = []
-    for diagnosis in kb.diagnoses:
+    candidates = set(kb.diagnoses_needing_no_error)
+    for name in message.errors:
+        candidates.update(kb.diagnoses_needing.get(name, ()))
+    for index in sorted(candidates):
+        diagnosis = kb.diagnoses[index]
         when = diagnosis.when
         if not _holds(when, message):
             continue
         if when.about_endpoint:
-            candidates: list[Finding | None] = [f for f in message.subjects if _fits(when, f, kb)]
+            subjects: list[Finding | None] = [f for f in message.subjects if _fits(when, f, kb)]
         else:
-            candidates = [*message.subjects, None]
+            subjects = [*message.subjects, None]
         # The first subject whose values fill the whole text: a bare `0.0.0.0` cannot fill `{port}`,
         # the `http://0.0.0.0:8000/` after it can.
-        for subject in candidates:
+        for subject in subjects:
             values = _values(text, subject, message, kb, when)
             title = _fill(diagnosis.title, values)
             summary = _fill(diagnosis.summary, values)

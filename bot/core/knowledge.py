@@ -128,8 +128,9 @@ class Conditions(NamedTuple):
     errors: frozenset[str] = frozenset()  # error symbols, or ids of terms found as error output
     no_error: bool = False  # the message holds no error at all
     side: str | None = None  # "bind" (listen, bind) or "connect" (connect, reach)
-    words: tuple[tuple[str, ...], ...] = ()  # phrases (as alias tokens), any of which the message holds
-    not_words: tuple[tuple[str, ...], ...] = ()  # phrases none of which it holds
+    # phrases as their words (`alias_tokens`) joined by spaces, with a space at each end: " running on "
+    words: tuple[str, ...] = ()  # any of which the message holds
+    not_words: tuple[str, ...] = ()  # none of which it holds
     categories: frozenset[str] = frozenset()
     versions: frozenset[int] = frozenset()
     ips: frozenset[str] = frozenset()  # canonical addresses
@@ -288,6 +289,12 @@ class Knowledge:
         self.diagnoses = tuple(
             sorted(diagnoses, key=lambda d: (-(d.when.weight + d.priority), d.id))
         )  # most specific first
+        # Where to look: those that need an error by each error, and those that need none (by position).
+        self.diagnoses_needing: dict[str, tuple[int, ...]] = {}
+        for i, d in enumerate(self.diagnoses):
+            for name in d.when.errors:
+                self.diagnoses_needing[name] = (*self.diagnoses_needing.get(name, ()), i)
+        self.diagnoses_needing_no_error = tuple(i for i, d in enumerate(self.diagnoses) if not d.when.errors)
         self._build_indexes()
 
     # -- indexes -------------------------------------------------------------------------------

@@ -67,11 +67,11 @@ def _conditions(check: _Checker, value: Any) -> Conditions:
     if not raw:
         raise check.fail("'when' must name at least one condition")
 
-    def words(key: str) -> tuple[tuple[str, ...], ...]:
+    def words(key: str) -> tuple[str, ...]:
         phrases = tuple(alias_tokens(p) for p in check.strings(raw, key))
         if not all(phrases):
             raise check.fail(f"'when.{key}' holds a phrase without words")
-        return phrases
+        return tuple(f" {' '.join(p)} " for p in phrases)
 
     def choice(key: str, allowed: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
         values = frozenset(check.strings(raw, key))
