@@ -33,8 +33,8 @@ def classify_address(ip_text: str, kb: Knowledge) -> AddressInfo:
     else:
         try:
             ip = ipaddress.ip_address(bare)
-        except ValueError as exc:
-            return AddressInfo(ip_text, None, "invalid", reason=str(exc))
+        except ValueError:
+            return AddressInfo(ip_text, None, "invalid", reason=address_problem(bare))
         value, version = int(ip), ip.version
     written = bare.lower()  # keep the form people wrote (::ffff:127.0.0.1), minus any zone
     found = kb.block_and_prefix_for(value, version)
@@ -47,6 +47,15 @@ def classify_address(ip_text: str, kb: Knowledge) -> AddressInfo:
     return AddressInfo(
         written, version, block.category, block=prefix, block_name=block.name, entry_id=block.entry
     )
+
+
+def address_problem(text: str) -> str:
+    """Why `text` is not an IP address, in our words (Python's own messages are not for chat)."""
+    if ":" in text:
+        if text.count("::") > 1:
+            return "`::` may stand only once in an IPv6 address"
+        return "an IPv6 address is at most eight groups of one to four hex digits, separated by colons"
+    return "an IPv4 address is four numbers from 0 to 255, separated by dots, without leading zeros"
 
 
 def classify_host(host: str, kb: Knowledge) -> AddressInfo | None:
@@ -90,8 +99,14 @@ def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo
         )
     try:
         net = ipaddress.ip_network(f"{ip_text}/{prefixlen}", strict=False)
-    except ValueError as exc:
-        return NetworkInfo(f"{ip_text}/{prefixlen}", 0, 0, "", "", "invalid", reason=str(exc))
+    except ValueError:
+        longest = 128 if ":" in ip_text else 32
+        reason = (
+            f"a prefix length is at most /{longest} for IPv{6 if longest == 128 else 4}, not /{prefixlen}"
+            if prefixlen > longest
+            else address_problem(ip_text.split("%")[0])
+        )
+        return NetworkInfo(f"{ip_text}/{prefixlen}", 0, 0, "", "", "invalid", reason=reason)
     info = classify_address(str(net.network_address), kb)
     reason = None
     if str(net.network_address) != ip_text.split("%")[0]:

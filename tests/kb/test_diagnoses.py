@@ -31,6 +31,9 @@ def _diagnosed(paste: str) -> tuple[Diagnosed, ...]:
 
 # (diagnosis id, a paste whose most specific cause it is)
 LEADS: list[tuple[str, str]] = [
+    ("tailscale-quad100", "what is 100.100.100.100 in tailscale"),
+    ("devtools-debugging-port", "DevTools listening on ws://127.0.0.1:9222/devtools/browser/1f3c"),
+    ("loopback-or-every-address", "what's the difference between 127.0.0.1 and 0.0.0.0"),
     ("refused-ipv6-loopback", "MongooseServerSelectionError: connect ECONNREFUSED ::1:27017"),
     (
         "refused-ipv6-loopback",
@@ -238,6 +241,9 @@ LEADS: list[tuple[str, str]] = [
 
 # (diagnosis id, a paste that looks alike but is not that cause)
 NEAR_MISSES: list[tuple[str, str]] = [
+    ("tailscale-quad100", "what is 100.100.100.101"),
+    ("devtools-debugging-port", "Error: connect ECONNREFUSED 127.0.0.1:9222"),
+    ("loopback-or-every-address", "what is 127.0.0.1"),
     ("refused-ipv6-loopback", "Error: connect ECONNREFUSED 127.0.0.1:27017"),
     ("unspecified-as-destination", "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)"),
     ("refused-loopback", "curl: (7) Failed to connect to 192.168.122.13 port 8080: Connection refused"),
@@ -309,7 +315,10 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("docker-publish-mapping", "docker run -p 8888 httpd"),
     ("docker-publish-loopback", "docker run -p 8888:80 httpd"),
     ("dev-tool-port-this-run", "DevTools listening on ws://127.0.0.1:9222/devtools/browser/1f3c"),
-    ("dart-vm-service-this-run", "Error connecting to the service protocol: failed to connect to http://127.0.0.1:50123/"),
+    (
+        "dart-vm-service-this-run",
+        "Error connecting to the service protocol: failed to connect to http://127.0.0.1:50123/",
+    ),
     ("dart-vm-service-this-run", "http://127.0.0.1:50123/abc=/"),
     ("dev-tool-port-this-run", "Error: connect ECONNREFUSED 127.0.0.1:52704"),
     ("dev-tool-port-this-run", "supabase start: API URL: http://127.0.0.1:54321"),
