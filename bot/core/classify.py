@@ -101,12 +101,12 @@ def classify_network(ip_text: str, prefixlen: int, kb: Knowledge) -> NetworkInfo
         net = ipaddress.ip_network(f"{ip_text}/{prefixlen}", strict=False)
     except ValueError:
         longest = 128 if ":" in ip_text else 32
-        reason = (
+        problem = (
             f"a prefix length is at most /{longest} for IPv{6 if longest == 128 else 4}, not /{prefixlen}"
             if prefixlen > longest
             else address_problem(ip_text.split("%")[0])
         )
-        return NetworkInfo(f"{ip_text}/{prefixlen}", 0, 0, "", "", "invalid", reason=reason)
+        return NetworkInfo(f"{ip_text}/{prefixlen}", 0, 0, "", "", "invalid", reason=problem)
     info = classify_address(str(net.network_address), kb)
     reason = None
     if str(net.network_address) != ip_text.split("%")[0]:
