@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.core.knowledge import Conditions, Diagnosis, alias_tokens
 from bot.core.model import AddressCategory
-from bot.kb.schema import CATEGORIES, ID_RE, _Checker
+from bot.kb.schema import CATEGORIES, _Checker
 
 MAX_TITLE = 120
 MAX_LEAD = 300
@@ -124,14 +124,8 @@ def _conditions(check: _Checker, value: Any) -> Conditions:
 def parse_diagnosis(raw_value: Any, file: str) -> Diagnosis:
     """Validate one diagnosis."""
     check = _Checker(file)
-    raw = check.mapping(raw_value, "a diagnosis")
-    diagnosis_id = raw.get("id")
-    if not isinstance(diagnosis_id, str) or not ID_RE.match(diagnosis_id):
-        raise check.fail("'id' must be lowercase letters, digits and hyphens")
-    check.entry = diagnosis_id
-    unknown = set(raw) - KEYS
-    if unknown:
-        raise check.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+    raw = check.identified(raw_value, "a diagnosis", KEYS)
+    diagnosis_id = raw["id"]
     title = check.text(raw, "title", limit=MAX_TITLE)
     summary = check.text(raw, "summary", limit=MAX_LEAD)
     fix = check.text(raw, "fix", limit=MAX_FIX)

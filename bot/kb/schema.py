@@ -63,6 +63,18 @@ class _Checker:
             raise self.fail(f"{what} must be a mapping, not {type(value).__name__}")
         return cast(dict[str, Any], value)
 
+    def identified(self, raw_value: Any, what: str, keys: frozenset[str]) -> dict[str, Any]:
+        """A mapping with a valid `id` (which then names the entry in every error) and only `keys`."""
+        raw = self.mapping(raw_value, what)
+        entry_id = raw.get("id")
+        if not isinstance(entry_id, str) or not ID_RE.match(entry_id):
+            raise self.fail("'id' must be lowercase letters, digits and hyphens")
+        self.entry = entry_id
+        unknown = set(raw) - keys
+        if unknown:
+            raise self.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+        return raw
+
     def text(self, raw: dict[str, Any], key: str, *, limit: int = MAX_BODY, required: bool = True) -> str:
         value = raw.get(key)
         if value is None:
@@ -148,14 +160,8 @@ class _Checker:
 def parse_entry(raw_value: Any, kind: EntryKind, file: str) -> Entry:
     """Validate one term, error or program entry."""
     check = _Checker(file)
-    raw = check.mapping(raw_value, "an entry")
-    entry_id = raw.get("id")
-    if not isinstance(entry_id, str) or not ID_RE.match(entry_id):
-        raise check.fail("'id' must be lowercase letters, digits and hyphens")
-    check.entry = entry_id
-    unknown = set(raw) - KNOWN_KEYS[kind]
-    if unknown:
-        raise check.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
+    raw = check.identified(raw_value, "an entry", KNOWN_KEYS[kind])
+    entry_id = raw["id"]
     title_key = "name" if kind == "program" and "title" not in raw else "title"
     aliases = tuple(a.lower() for a in check.strings(raw, "aliases"))
     for alias in aliases:
