@@ -135,7 +135,7 @@ def compose(
         rest = parts[1:]  # the lead's own part is not said again
     if not brief:
         parts = [tidy(p, None) for p in parts]
-    return combine(lead, rest, brief=brief), tuple(parts)
+    return combine(lead, rest, brief=brief, diagnosed=bool(diagnosed)), tuple(parts)
 
 
 def _named(error: Answer, endpoint: Answer) -> Answer:
@@ -160,10 +160,11 @@ def diagnosis_answer(lead: Diagnosed, also: Sequence[Diagnosed] = (), *, brief: 
     return Answer(lead.title, lead.summary, tuple(sections), refs, (lead.id,))
 
 
-def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False) -> Answer:
+def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False, diagnosed: bool = False) -> Answer:
     """One answer: the lead in full, then each other part as one short section, commands merged.
 
-    `brief`: the lead's title and summary with everyone's references, and no sections.
+    `brief`: the lead's title and summary with everyone's references, and no sections. `diagnosed`: the
+    lead is a diagnosis, whose commands stand alone for each OS it has commands for.
     """
     every = [lead, *parts]
     refs: list[Reference] = []
@@ -177,7 +178,9 @@ def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False) -> An
     os_sections = []
     for os_id in COMMAND_OSES:
         lines: dict[str, str] = {}  # each command once (`cmd` — what it says), the first part's wording
-        for part in every:
+        # A diagnosis's commands for an OS are the ones for this paste; the parts' wait behind "More".
+        own = diagnosed and any(s.os == os_id for s in lead.sections)
+        for part in [lead] if own else every:
             for section in part.sections:
                 if section.os == os_id:
                     for line in section.body.split("\n"):
