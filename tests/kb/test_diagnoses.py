@@ -440,3 +440,54 @@ def test_no_text_of_a_diagnosis_holds_a_port_stub_or_a_placeholder_in_what_a_com
     for text in texts + [c.cmd for cmds in d.commands.values() for c in cmds] + says:
         assert "@" not in text and "<port>" not in text.lower(), text
     assert not any(_UNFILLED.search(text) for text in says), says
+
+
+# (paste, the diagnoses that apply, most specific first): where several causes fit, the order matters
+RANKINGS: list[tuple[str, list[str]]] = [
+    (
+        "MongooseServerSelectionError: connect ECONNREFUSED ::1:27017",
+        ["refused-ipv6-loopback", "refused-service-not-running", "refused-loopback"],
+    ),
+    (
+        "docker compose: api-1 | Error: connect ECONNREFUSED ::1:5432",
+        [
+            "localhost-in-container",
+            "refused-ipv6-loopback",
+            "refused-service-not-running",
+            "refused-loopback",
+        ],
+    ),
+    (
+        "ECONNREFUSED 127.0.0.1:11434 from open-webui container",
+        ["localhost-in-container", "ollama-not-running", "refused-loopback"],
+    ),
+    (
+        "Error starting userland proxy: listen udp4 0.0.0.0:53: bind: address already in use",
+        ["dns-port-53-in-use", "docker-host-port-taken", "port-in-use"],
+    ),
+    (
+        "flask on my macbook: OSError: [Errno 48] Address already in use, port 5000",
+        ["port-in-use-macos-airplay", "port-in-use"],
+    ),
+    (
+        "my friend can't open http://192.168.0.23:5173 from his laptop",
+        ["dev-server-from-another-device", "lan-address-from-another-device"],
+    ),
+    (
+        "my laptop can't reach 192.168.1.10:3000 but it gives connection refused",
+        ["lan-address-from-another-device", "refused-remote"],
+    ),
+    (
+        "failed to connect to '192.168.1.42:5555': Connection refused (adb connect)",
+        ["adb-connect-refused", "refused-remote"],
+    ),
+    (
+        "docker run -p 8000:8000 myapi, then curl localhost:8000 gives curl: (56) Recv failure: Connection reset by peer",
+        ["reset-app-on-container-loopback", "reset-mid-connection"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("paste", "order"), RANKINGS)
+def test_the_most_specific_cause_leads_and_the_others_follow_in_order(paste: str, order: list[str]) -> None:
+    assert [d.id for d in _diagnosed(paste)] == order
