@@ -35,7 +35,7 @@ server does not tilt the ratios; it does sit on both clients' round trips, as Di
 Both clients run unmodified at their own defaults: the bare client is plain `discord.Client` (its
 1,000-message cache and Python's garbage-collector settings included); netexplain runs exactly as
 `netexplain run` does in production, with its own settings (no message cache, a frozen start-up heap;
-see the README's "Speed of the bot"). Every netexplain answer is its real compact embed.
+see "The bot" in docs/performance.md). Every netexplain answer is its real compact embed.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ from bench_core import CHATTER  # noqa: E402
 
 from bot.core import explain  # noqa: E402
 from bot.kb import load_knowledge  # noqa: E402
-from bot.playground.discord_server import LoopbackDiscord  # noqa: E402
+from bot.loopback_discord import LoopbackDiscord  # noqa: E402
 from tests.bot.harness import BotProcess, bot_env  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "dev-corpus.jsonl"

@@ -34,7 +34,7 @@ examples:
   netexplain sync --guild 1234        (publish slash commands after they change)
 
 JSON (--json): {"query", "triggered", "findings": [{"kind", "text", "span", ...}], "answer": {"title",
-"summary", "sections": [{"heading", "body"}], "references": [{"title", "url"}]}}. See README.md.
+"summary", "sections": [{"heading", "body"}], "references": [{"title", "url"}]}}. See docs/cli.md.
 """
 
 

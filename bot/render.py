@@ -37,7 +37,7 @@ EMBED_COUNT_LIMIT = 10
 CONTENT_LIMIT = 2000
 ELLIPSIS = "…"
 
-PARTS_SHOWN = 3  # findings shown in the first reply; the rest sit behind "More"
+PARTS_SHOWN = 1  # the answer is one embed; the full answer of each thing found sits behind "More"
 COMPACT_SUMMARY = 280  # unasked replies stay short
 OS_LABELS: dict[str, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 
@@ -220,8 +220,11 @@ def _sources_footer(answers: Iterable[Answer]) -> str:
     return "Sources: " + " · ".join(names) if names else ""
 
 
-def answer_layout(answer: Answer, *, os: str | None = None, severity: Severity = "info") -> EmbedLayout:
-    """One answer as an embed: summary, general sections, the chosen OS's commands, sources."""
+def answer_layout(
+    answer: Answer, *, os: str | None = None, severity: Severity = "info", links: bool = True
+) -> EmbedLayout:
+    """One answer as an embed: summary, general sections, the chosen OS's commands, and its sources
+    once: as "Read more" links (`links`), or else by short name in the footer."""
     general = [s for s in answer.sections if s.os is None]
     per_os = [s for s in answer.sections if s.os is not None]
     fields = [(clean(s.heading), clean(s.body)) for s in general]
@@ -234,36 +237,31 @@ def answer_layout(answer: Answer, *, os: str | None = None, severity: Severity =
         else:
             systems = ", ".join(OS_LABELS.get(o, o) for o in dict.fromkeys(s.os or "" for s in per_os))
             fields.append(("Commands", f"Pick your system below for the commands ({systems})."))
-    links = [
+    urls = [
         f"[{clean(r.title)}]({r.url})" for r in answer.references if r.url.startswith(("https://", "http://"))
     ]
-    if links:
-        fields.append(("Read more", "\n".join(links)))
+    if links and urls:
+        fields.append(("Read more", "\n".join(urls)))
     return EmbedLayout(
         title=clean(answer.title),
         description=clean(answer.summary),
         fields=fields,
-        footer=_sources_footer([answer]),
+        footer="" if links and urls else _sources_footer([answer]),
         colour=SEVERITY_COLOURS[severity],
     )
 
 
 def compact_layout(explanation: Explanation) -> EmbedLayout:
-    """The short embed for unasked replies in watched channels: titles and first lines, no sections."""
-    parts = explanation.parts or (explanation.answer,)
-    severity = severity_of(explanation)
-    if len(parts) == 1:
-        description = truncate(clean(parts[0].summary), COMPACT_SUMMARY)
-    else:
-        lines = [f"**{clean(a.title)}**: {truncate(clean(a.summary), 160)}" for a in parts[:PARTS_SHOWN]]
-        if len(parts) > PARTS_SHOWN:
-            lines.append(f"…and {len(parts) - PARTS_SHOWN} more. Mention me for the full answer.")
-        description = "\n".join(lines)
+    """The short embed for unasked replies in watched channels: the lead alone, no sections."""
+    answer = explanation.answer
+    description = truncate(clean(answer.summary), COMPACT_SUMMARY)
+    if len(explanation.parts) > 1:
+        description += "\n*Mention me for the full answer.*"
     return EmbedLayout(
-        title=clean(explanation.answer.title),
+        title=clean(answer.title),
         description=description,
-        footer=_sources_footer(parts),
-        colour=SEVERITY_COLOURS[severity],
+        footer=_sources_footer([answer]),
+        colour=SEVERITY_COLOURS[severity_of(explanation)],
     )
 
 
@@ -281,9 +279,14 @@ class Rendered:
 
 
 def shown_parts(explanation: Explanation) -> tuple[tuple[Answer, ...], tuple[Answer, ...]]:
-    """(parts shown first, parts behind "More")."""
-    parts = explanation.parts if len(explanation.parts) > 1 else (explanation.answer,)
-    return parts[:PARTS_SHOWN], parts[PARTS_SHOWN:]
+    """(the answer shown, the full answers behind "More": each thing found, with its sources).
+
+    Nothing waits behind "More" when the answer already is the one part, whole.
+    """
+    parts = explanation.parts
+    if len(parts) == 1 and parts[0] == explanation.answer:
+        return (explanation.answer,), ()
+    return (explanation.answer,), parts
 
 
 def _systems(answers: Iterable[Answer]) -> tuple[str, ...]:
@@ -292,16 +295,19 @@ def _systems(answers: Iterable[Answer]) -> tuple[str, ...]:
 
 
 def render_answers(
-    answers: Sequence[Answer], *, os: str | None = None, severity: Severity = "info"
+    answers: Sequence[Answer], *, os: str | None = None, severity: Severity = "info", links: bool = True
 ) -> list[discord.Embed]:
-    """Up to 10 answers as embeds within every limit."""
-    return [lay.to_embed() for lay in fit([answer_layout(a, os=os, severity=severity) for a in answers])]
+    """Up to 10 answers as embeds within every limit (`links`: sources as links, else by name)."""
+    layouts = [answer_layout(a, os=os, severity=severity, links=links) for a in answers]
+    return [lay.to_embed() for lay in fit(layouts)]
 
 
 def render_explanation(explanation: Explanation, *, os: str | None = None) -> Rendered:
-    """The full reply for an explanation: the first few parts; the rest wait behind "More"."""
+    """The full reply for an explanation: the answer in one embed, its sources named in the footer; the
+    full answer of each thing found, with links to its sources, waits behind "More"."""
     shown, more = shown_parts(explanation)
-    embeds = render_answers(shown, os=os, severity=severity_of(explanation))
+    links = not more  # with nothing behind "More", the links are shown here
+    embeds = render_answers(shown, os=os, severity=severity_of(explanation), links=links)
     return Rendered(embeds=embeds, more=more, systems=_systems(shown))
 
 

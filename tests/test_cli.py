@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CONTRACT_KEYS = {"query", "triggered", "findings", "answer"}
+CONTRACT_KEYS = {"query", "triggered", "findings", "diagnosis", "answer"}
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """The pure core: text and knowledge in, an `Explanation` out. No Discord, no network, no files.
 
 `explain` runs the pipeline: `extract` finds candidates with spans, `classify` classifies them
-(addresses by the IANA registries, ports by RFC 6335 and each OS's ephemeral range), and `compose`
-writes the answer from knowledge entries.
+(addresses by the IANA registries, ports by RFC 6335 and each OS's ephemeral range), `diagnose` matches
+the whole message against the known causes (`knowledge/diagnoses/`), and `compose` writes the answer:
+the diagnosis first, then each thing found, once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bot.core.classify import (
     classify_port,
 )
 from bot.core.compose import compose
+from bot.core.diagnose import Diagnosed, diagnose
 from bot.core.extract import extract, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Answer, Explanation, Finding
@@ -23,6 +25,7 @@ from bot.core.scan import ScanHit, scan
 
 __all__ = [
     "Answer",
+    "Diagnosed",
     "Explanation",
     "Finding",
     "ScanHit",
@@ -30,6 +33,7 @@ __all__ = [
     "classify_address",
     "classify_network",
     "classify_port",
+    "diagnose",
     "explain",
     "explanation",
     "find",
@@ -80,5 +84,7 @@ def explain(text: str, kb: Knowledge, *, passive: bool = False, brief: bool = Fa
 
 def explanation(text: str, findings: list[Finding], kb: Knowledge, *, brief: bool = False) -> Explanation:
     """The explanation of `text` from its findings (as `find` or `scan` gave them)."""
-    answer, parts = compose(findings, kb, brief=brief)
-    return Explanation(text, tuple(findings), is_triggering(findings, kb), answer, parts, brief)
+    diagnosed = diagnose(text, findings, kb)
+    answer, parts = compose(findings, kb, brief=brief, diagnosed=diagnosed)
+    diagnoses = tuple(d.id for d in diagnosed)
+    return Explanation(text, tuple(findings), is_triggering(findings, kb), answer, parts, brief, diagnoses)

@@ -171,6 +171,7 @@ def classify_in(candidate: Candidate, kb: Knowledge, programs: ProgramLookup) ->
         port=port,
         scheme=candidate.scheme,
         program=programs.at(span),
+        ambiguity=candidate.ambiguity,
     )
 
 

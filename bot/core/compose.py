@@ -5,10 +5,13 @@ sentence is either an entry's own text or a statement of registry data (a range,
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 
+from bot.core.diagnose import Diagnosed, display
 from bot.core.knowledge import COMMAND_OSES, AddressBlock, Command, CommandOs, Entry, Knowledge, Source
 from bot.core.model import Answer, Finding, OsId, Reference, Section
+from bot.core.phrases import ephemeral_sentence, join_words
 
 OS_NAMES: dict[CommandOs, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 RANGE_NAMES = {
@@ -40,6 +43,14 @@ CATEGORY_LABELS = {
 }
 MAX_REFERENCES = 8
 MAX_OS_COMMANDS = 6
+MAX_ALSO = 2  # other diagnoses named under "Also possible"
+MAX_LEAD = 300  # characters of the summary: the lead must be read at a glance
+PROSE_BUDGET = 1200  # characters of prose (summary and sections, not commands) in the full answer
+MIN_SECTION = 120  # a section cut shorter than this is left out instead
+FIX_HEADING = "What to do"
+# The registry's names at the end of a port note ("IANA name: hbci."): data for the source checks, not
+# prose; the answer names IANA's registrations itself where they matter.
+_IANA_NOTE = re.compile(r"\s*IANA(?: name)?: [^.]*\.?\s*$")
 MAX_SUMMARY_PROGRAMS = 4  # programs a summary names for a port before "or one of N other programs"
 NOTHING_FOUND = Answer(
     title="Nothing to explain here",
@@ -51,10 +62,16 @@ NOTHING_FOUND = Answer(
 
 
 def compose(
-    findings: Iterable[Finding], kb: Knowledge, *, brief: bool = False
+    findings: Iterable[Finding],
+    kb: Knowledge,
+    *,
+    brief: bool = False,
+    diagnosed: Sequence[Diagnosed] = (),
 ) -> tuple[Answer, tuple[Answer, ...]]:
-    """The combined answer and one answer per explained thing (errors first, then endpoints, then terms).
+    """The answer and one answer per explained thing (errors first, then endpoints, programs, terms).
 
+    The answer leads with the diagnosis of the whole message when one applies (`diagnosed`, best
+    first), else with the most specific thing found; then each thing once, within `PROSE_BUDGET`.
     `brief` answers carry title, summary, references and entry ids but no sections: enough for a
     compact reply, at about half the cost.
     """
@@ -79,6 +96,7 @@ def compose(
         if entry_id and entry_id not in explained:
             explained.add(entry_id)
             parts.append(entry_answer(kb.entries[entry_id], kb, fill, brief=brief))
+    errors_found = len(parts)
     for f in findings:
         if f.kind in ("error", "term"):
             continue
@@ -104,31 +122,62 @@ def compose(
         if f.kind == "term" and f.term and f.term not in explained:
             explained.add(f.term)
             parts.append(entry_answer(kb.entries[f.term], kb, fill, brief=brief))
-    return combine(parts, brief=brief), tuple(parts)
+    if diagnosed:
+        lead = diagnosis_answer(diagnosed[0], diagnosed[1 : 1 + MAX_ALSO], brief=brief)
+    elif errors_found and len(parts) > errors_found:
+        lead = _named(parts[0], parts[errors_found])  # a generic error, named by the endpoint it was about
+    else:
+        lead = parts[0]
+    if diagnosed:  # the diagnosis explains its error in this paste's terms: the generic text can wait
+        covered = {kb.error_symbols.get(name, name) for name in diagnosed[0].diagnosis.when.errors}
+        rest = [p for p in parts if not (p.entry_ids and p.entry_ids[0] in covered)]
+    else:
+        rest = parts[1:]  # the lead's own part is not said again
+    if not brief:
+        parts = [tidy(p, None) for p in parts]
+    return combine(lead, rest, brief=brief), tuple(parts)
 
 
-def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
-    """One answer from several: the first in full, the others as short sections, commands merged.
+def _named(error: Answer, endpoint: Answer) -> Answer:
+    """An error's answer with the endpoint it was about in its first line."""
+    where = endpoint.title.split(" — ", 1)[0]
+    return error._replace(title=f"{error.title} — {where}"[:256])
 
-    `brief`: the first one's title and summary with everyone's references, and no sections.
-    """
-    if not parts:
-        return NOTHING_FOUND
-    if len(parts) == 1:
-        return parts[0]
-    first = parts[0]
+
+def diagnosis_answer(lead: Diagnosed, also: Sequence[Diagnosed] = (), *, brief: bool = False) -> Answer:
+    """The answer a diagnosis gives: its lead, its fix, other possible causes, its commands."""
+    refs = _refs(lead.diagnosis.sources)
     if brief:
-        refs_only: list[Reference] = []
-        for part in parts:
-            refs_only += [r for r in part.references if r not in refs_only]
-        ids_only = tuple(dict.fromkeys(i for p in parts for i in p.entry_ids))
-        return Answer(first.title, first.summary, (), tuple(refs_only[:MAX_REFERENCES]), ids_only)
-    plain = [s for s in first.sections if s.os is None]
-    plain += [Section(p.title, p.summary) for p in parts[1:]]
+        return Answer(lead.title, lead.summary, (), refs, (lead.id,))
+    sections = [Section(FIX_HEADING, lead.fix)]
+    if also:
+        sections.append(Section("Also possible", "\n".join(f"- {d.title}" for d in also)))
+    sections += [
+        Section(OS_NAMES[os_id], "\n".join(f"`{c.cmd}` — {c.says}" for c in lead.commands[os_id]), os=os_id)
+        for os_id in COMMAND_OSES
+        if lead.commands.get(os_id)
+    ]
+    return Answer(lead.title, lead.summary, tuple(sections), refs, (lead.id,))
+
+
+def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False) -> Answer:
+    """One answer: the lead in full, then each other part as one short section, commands merged.
+
+    `brief`: the lead's title and summary with everyone's references, and no sections.
+    """
+    every = [lead, *parts]
+    refs: list[Reference] = []
+    for part in every:
+        refs += [r for r in part.references if r not in refs]
+    ids = tuple(dict.fromkeys(i for p in every for i in p.entry_ids))
+    if brief:
+        return Answer(lead.title, lead.summary, (), tuple(refs[:MAX_REFERENCES]), ids)
+    plain = [s for s in lead.sections if s.os is None]
+    plain += [Section(p.title, p.summary) for p in parts]
     os_sections = []
     for os_id in COMMAND_OSES:
         lines: dict[str, str] = {}  # each command once (`cmd` — what it says), the first part's wording
-        for part in parts:
+        for part in every:
             for section in part.sections:
                 if section.os == os_id:
                     for line in section.body.split("\n"):
@@ -136,30 +185,98 @@ def combine(parts: list[Answer], *, brief: bool = False) -> Answer:
         if lines:
             shown = list(lines.values())[:MAX_OS_COMMANDS]
             os_sections.append(Section(OS_NAMES[os_id], "\n".join(shown), os=os_id))
-    refs: list[Reference] = []
-    for part in parts:
-        refs += [r for r in part.references if r not in refs]
-    ids: list[str] = []
-    for part in parts:
-        ids += [i for i in part.entry_ids if i not in ids]
-    return Answer(
-        title=first.title,
-        summary=first.summary,
-        sections=(*plain, *os_sections),
-        references=tuple(refs[:MAX_REFERENCES]),
-        entry_ids=tuple(ids),
+    return tidy(
+        Answer(
+            title=lead.title,
+            summary=lead.summary,
+            sections=(*plain, *os_sections),
+            references=tuple(refs[:MAX_REFERENCES]),
+            entry_ids=ids,
+        )
     )
 
 
+# A sentence ends at ". ", "! " or "? " before a capital, a backtick, a parenthesis or a digit; a list
+# item ("- ...") is a unit of its own.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`(\d*])")
+
+
+def _units(body: str) -> list[tuple[str, str]]:
+    """The sentences of a section body, each with the separator that followed it."""
+    out: list[tuple[str, str]] = []
+    lines = body.split("\n")
+    for i, line in enumerate(lines):
+        pieces = _SENTENCE_END.split(line) if not line.lstrip().startswith("- ") else [line]
+        for j, piece in enumerate(pieces):
+            out.append((piece, " " if j < len(pieces) - 1 else ("\n" if i < len(lines) - 1 else "")))
+    return out
+
+
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().replace("*", "").split()).rstrip(".")
+
+
+def tidy(answer: Answer, budget: int | None = PROSE_BUDGET) -> Answer:
+    """The answer with each sentence said once (the summary's first), and its prose within `budget`
+    characters. "What to do" gets its room first; sections past the budget are cut at a sentence or
+    left out (the parts behind "More" still hold them)."""
+    seen = {_key(c) for u, _ in _units(answer.summary) for c in (u, *u.split("; "))}
+    bodies: dict[int, str] = {}
+    for i, section in enumerate(answer.sections):
+        if section.os is None:
+            bodies[i] = _unsaid(section.body, seen)
+    if budget is None:  # a full answer behind "More": each sentence once, at any length
+        budget = len(answer.summary) + sum(len(b) for b in bodies.values())
+    room = budget - len(answer.summary)
+    for i in sorted(bodies, key=lambda i: answer.sections[i].heading != FIX_HEADING):
+        body = bodies[i]
+        if len(body) > room:
+            body = _first_sentences(body, room) if room >= MIN_SECTION else ""
+        bodies[i] = body
+        room -= len(body)
+    kept = [s if s.os is not None else s._replace(body=bodies[i]) for i, s in enumerate(answer.sections)]
+    return answer._replace(sections=tuple(s for s in kept if s.body))
+
+
+def _unsaid(body: str, seen: set[str]) -> str:
+    """`body` without the sentences, or the clauses between semicolons, in `seen`, which it then adds
+    its own to: "Port 80 is well-known; it is outside every range" after "It is outside every range"
+    keeps only "Port 80 is well-known."."""
+    out = ""
+    for unit, sep in _units(body):
+        key = _key(unit)
+        if key in seen:
+            continue
+        clauses = unit.split("; ")
+        if len(clauses) > 1:
+            kept = [c for c in clauses if _key(c) not in seen]
+            if not kept:
+                continue
+            if len(kept) < len(clauses):
+                unit = "; ".join(kept).rstrip(".") + "."
+                unit = unit[0].upper() + unit[1:]
+            seen.update(_key(c) for c in clauses)
+        if key:
+            seen.add(key)
+        out += unit + sep
+    return re.sub(r"\n{3,}", "\n\n", out).strip()
+
+
 class _Placeholders:
-    """Fills `{port}` and `{ip}` in commands from the message, or with a visible placeholder."""
+    """Fills `{port}` and `{ip}` in commands from the message; a command needing one the message
+    lacks is left out (None), rather than shown with a placeholder to replace by hand."""
 
     def __init__(self, port: int | None, ip: str | None) -> None:
-        self.port = str(port) if port is not None else "<port>"
-        self.ip = ip or "<ip>"
+        self.port = str(port) if port is not None else None
+        self.ip = ip
 
-    def __call__(self, command: Command) -> str:
-        cmd = command.cmd.replace("{port}", self.port).replace("{ip}", self.ip)
+    def __call__(self, command: Command) -> str | None:
+        cmd = command.cmd
+        for name, value in (("{port}", self.port), ("{ip}", self.ip)):
+            if name in cmd:
+                if value is None:
+                    return None
+                cmd = cmd.replace(name, value)
         return f"`{cmd}` — {command.says}"
 
 
@@ -173,12 +290,21 @@ def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
     return tuple(dict.fromkeys(sources))
 
 
-def _os_sections(commands: Mapping[CommandOs, tuple[Command, ...]], fill: _Placeholders) -> list[Section]:
-    return [
-        Section(OS_NAMES[os_id], "\n".join(fill(c) for c in commands[os_id]), os=os_id)
-        for os_id in COMMAND_OSES
-        if commands.get(os_id)
-    ]
+def _os_sections(
+    commands: Mapping[CommandOs, tuple[Command, ...]],
+    fill: _Placeholders,
+    fallback: Mapping[CommandOs, tuple[Command, ...]] = {},
+) -> list[Section]:
+    """Per-OS command sections; where the message lacks a value some of an OS's commands need (an error
+    pasted without its port), the `fallback` commands that need none (list every listener) join them."""
+    sections = []
+    for os_id in COMMAND_OSES:
+        lines = [line for line in map(fill, commands.get(os_id, ())) if line is not None]
+        if len(lines) < len(commands.get(os_id, ())):
+            lines += [line for line in map(fill, fallback.get(os_id, ())) if line is not None]
+        if lines:
+            sections.append(Section(OS_NAMES[os_id], "\n".join(lines), os=os_id))
+    return sections
 
 
 def entry_answer(
@@ -188,24 +314,14 @@ def entry_answer(
     if brief:
         return Answer(entry.title, entry.summary, (), _refs(entry.sources), (entry.id,))
     fill = fill or _Placeholders(None, None)
+    listening = kb.entries.get("listening")
     sections = [
         Section("What it is", entry.what),
         Section("What it means for you", entry.means),
-        Section("What to do", entry.do),
-        *_os_sections(entry.commands, fill),
+        Section(FIX_HEADING, entry.do),
+        *_os_sections(entry.commands, fill, listening.commands if listening else {}),
     ]
     return Answer(entry.title, entry.summary, tuple(sections), _refs(entry.sources), (entry.id,))
-
-
-def _display(f: Finding) -> str:
-    if f.kind == "url":
-        return f.text
-    host = f.host or (f.address.ip if f.address else None)
-    if host and f.port is not None:
-        return f"[{host}]:{f.port.number}" if ":" in host else f"{host}:{f.port.number}"
-    if host:
-        return host
-    return f"port {f.port.number}" if f.port else f.text
 
 
 def _a(label: str) -> str:
@@ -214,13 +330,6 @@ def _a(label: str) -> str:
 
 
 AN_LABELS = ("unspecified", "invalid", "IETF", "IPv4")
-
-
-def _list(items: Iterable[str]) -> str:
-    items = list(items)
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bool = False) -> Answer:
@@ -293,24 +402,28 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
             range_entry = kb.entries.get(definition.entry)
             if range_entry is not None:
                 sources += range_entry.sources
-            ephemeral = _ephemeral_sentence(port.ephemeral_on, kb)
-            what.append(ephemeral)
-            brief_lines.append(
-                f"Port {port.number} is in the IANA {port.range} range; {ephemeral[0].lower()}{ephemeral[1:]}"
-            )
-            sources += _ephemeral_sources(port.ephemeral_on, kb)
+            if port.number == 0:  # no OS range holds 0, yet binding it is how one asks the OS for a port
+                brief_lines.append(PORT_ZERO)
+                sources.append(IP_7)
+            else:
+                ephemeral = ephemeral_sentence(port.ephemeral_on, kb)
+                brief_lines.append(
+                    f"Port {port.number} is in the IANA {port.range} range; "
+                    f"{ephemeral[0].lower()}{ephemeral[1:]}"
+                )
+                sources += _ephemeral_sources(port.ephemeral_on, kb)
             devs = kb.dev_ports_for(port.number)
             registered = bool(kb.iana.get(port.number))  # (`iana_for` would parse the rows)
             if devs:
                 users = list(dict.fromkeys(d.program for d in devs))
-                programs = _list(users)
-                if full:
+                programs = join_words(users)
+                if full and len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names only the first few
                     means.append(f"In developer chat, port {port.number} usually means {programs}.")
                 if len(users) > MAX_SUMMARY_PROGRAMS:  # the summary names the first few; the section all
                     shown, rest = users[: MAX_SUMMARY_PROGRAMS - 1], len(users) - MAX_SUMMARY_PROGRAMS + 1
                     programs = f"{', '.join(shown)} or one of {rest} other programs"
                 brief_lines.append(f"It usually means {programs}.")
-                means += [d.note for d in devs[:2] if d.note]
+                means += [_IANA_NOTE.sub("", d.note) for d in devs[:2] if d.note]
                 sources += [d.source for d in devs[:MAX_SUMMARY_PROGRAMS]]  # those the summary can name
                 # One program's advice only when every program known on this port is that one: on a
                 # shared port (8080: webpack, Spring Boot, .NET) the first step is to see which listens.
@@ -319,15 +432,14 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 commands_from = kb.entries.get(owner) if owner else None
             if registered:
                 if full:
-                    names = _list(dict.fromkeys(s.name for s in kb.iana_for(port.number)[:4]))
+                    names = join_words(dict.fromkeys(s.name for s in kb.iana_for(port.number)[:4]))
                     prefix = "IANA also lists" if devs else "IANA lists"
                     what.append(
                         f"{prefix} {names} for this port (registration is not proof of what runs there)."
                     )
                 sources.append(IANA_PORTS)
-            elif not devs:
-                what.append("No service is registered for it with IANA.")
-                brief_lines.append("No service is registered for it.")
+            elif not devs and port.number != 0:
+                brief_lines.append("No service is registered for it with IANA.")
                 sources.append(IANA_PORTS)
             if not devs and port.ephemeral_on:
                 eph = kb.entries.get("ephemeral-port")
@@ -342,6 +454,10 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     elif special is not None:
         commands_from = special
     listening = kb.entries.get("listening")
+    if port is not None and _udp_only(kb, port.number):
+        listening = kb.entries.get("udp")  # its listeners are UDP sockets: TCP commands would show nothing
+    if port is not None and port.number == 0:
+        listening = None  # nothing listens on port 0 itself
     do: list[str] = []
     if commands_from is None and port is not None and listening is not None:
         commands_from = listening
@@ -350,8 +466,11 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
         do.append(commands_from.do)
     elif address is not None and address.entry_id and address.entry_id in kb.entries:
         do.append(kb.entries[address.entry_id].do)
-    title = _display(f) + (f" — {_list(tags)}" if tags else "")
-    summary = _first_sentences(" ".join(brief_lines or what) or _display(f), 600)
+    title = display(f) + (f" — {join_words(tags)}" if tags else "")
+    lead = " ".join(brief_lines or what) or display(f)
+    summary = _first_sentences(lead, MAX_LEAD)
+    if brief_lines and summary != lead and not summary.endswith("…"):  # the rest opens the detail
+        what.append(lead[len(summary) :].strip())
     if brief:
         if commands_from is not None:
             entries.append(commands_from.id)
@@ -360,11 +479,17 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
     if means:
         sections.append(Section("What it means for you", "\n\n".join(dict.fromkeys(means))))
     if do:
-        sections.append(Section("What to do", do[0]))
+        sections.append(Section(FIX_HEADING, do[0]))
     if commands_from is not None:
         sections += _os_sections(commands_from.commands, fill)
         entries.append(commands_from.id)
     return Answer(title[:256], summary, tuple(sections), _refs(sources), tuple(entries))
+
+
+def _udp_only(kb: Knowledge, port: int) -> bool:
+    """Whether every program known on `port` speaks UDP only (DNS 53, DHCP 67, mDNS 5353)."""
+    devs = kb.dev_ports_for(port)
+    return bool(devs) and all(d.protocol == "udp" for d in devs)
 
 
 def network_answer(f: Finding, kb: Knowledge) -> Answer:
@@ -391,7 +516,7 @@ def network_answer(f: Finding, kb: Knowledge) -> Answer:
     label = CATEGORY_LABELS[net.category]
     return Answer(
         f"{net.prefix} — {label} network, {net.size:,} addresses",
-        _first_sentences(what + _block_sentence(net.prefix, block)),
+        _first_sentences(what + _block_sentence(net.prefix, block), MAX_LEAD),
         tuple(sections),
         _refs(sources),
         ("cidr",) if cidr else (),
@@ -417,27 +542,17 @@ IANA_SPECIAL = {
         "https://www.iana.org/assignments/iana-ipv6-special-registry/",
     ),
 }
+PORT_ZERO = (
+    "Port 0 is reserved and never a destination: binding a socket to port 0 asks the OS to pick a free "
+    "port from its ephemeral range."
+)
+IP_7 = Source(
+    "ip(7): ip_local_port_range and binding port 0", "https://man7.org/linux/man-pages/man7/ip.7.html"
+)
 IANA_PORTS = Source(
     "IANA Service Name and Port Number Registry",
     "https://www.iana.org/assignments/service-names-port-numbers/",
 )
-
-
-@functools.lru_cache(maxsize=32)
-def _ephemeral_sentence(on: tuple[OsId, ...], kb: Knowledge) -> str:
-    """Whose default ephemeral range holds a port, from the OSes `on` (a handful of values in all)."""
-    names = {r.os: r.name for r in kb.ephemeral}
-    inside = sorted((names[o] for o in on), key=str.lower)
-    outside = [r for r in kb.ephemeral if r.os not in on]
-    if not inside:
-        return (
-            "It is outside every common OS's default ephemeral range, so the OS does not pick it by itself."
-        )
-    text = f"It is inside the default ephemeral range on {_list(inside)}"
-    if outside:
-        ranges = _list(f"{r.name}'s {r.first}–{r.last}" for r in outside)
-        text += f", but outside {ranges}"
-    return text + "."
 
 
 @functools.lru_cache(maxsize=32)

@@ -15,15 +15,17 @@ from typing import NamedTuple
 
 from bot.core.knowledge import Command, CommandOs, Conditions, Diagnosis, Knowledge, alias_tokens
 from bot.core.model import Finding
+from bot.core.phrases import ephemeral_sentence
 
 MAX_ALSO = 2  # other diagnoses offered as "also possible"
 _ENDPOINT_KINDS = frozenset({"endpoint", "address", "url", "port"})
-_BIND_ERRORS = frozenset({"EADDRINUSE", "EACCES", "EADDRNOTAVAIL"})
+_BIND_ERRORS = frozenset({"EADDRINUSE", "EACCES"})
 _BIND_WORDS = frozenset(
     {"listen", "listening", "bind", "bound", "binding", "serving", "running", "started", "starting"}
 )
 _CONNECT_WORDS = frozenset(
-    {"connect", "connecting", "connection", "curl", "fetch", "reach", "request", "requests", "dial", "open"}
+    {"connect", "connecting", "connection", "curl", "wget", "fetch", "reach", "request", "requests", "dial"}
+    | {"open", "opened", "opening", "browse", "browser", "chrome", "firefox", "safari", "load", "visit"}
 )
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 _MAPPED_PORT_RE = re.compile(r":(\d{1,5})(?![\d.:])")
@@ -59,12 +61,28 @@ def read_message(text: str, findings: Sequence[Finding], kb: Knowledge) -> Messa
     errors |= {f.term for f in findings if f.kind == "term" and f.term and kb.term_triggers(f.term, f.text)}
     if errors & _BIND_ERRORS or words & _BIND_WORDS:
         side: str | None = "bind"
+    elif "EADDRNOTAVAIL" in errors and "connect" not in words:
+        side = "bind"  # an address this machine does not have, asked for by bind()
     elif errors or words & _CONNECT_WORDS:
         side = "connect"
     else:
         side = None
-    subjects = tuple(f for f in findings if f.kind in _ENDPOINT_KINDS)
-    return Message(f" {' '.join(tokens)} ", frozenset(errors), side, subjects)
+    return Message(f" {' '.join(tokens)} ", frozenset(errors), side, _subjects(text, findings))
+
+
+def _subjects(text: str, findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The address-like findings, those an error is about first: on an error's line, nearest after it."""
+    subjects = [f for f in findings if f.kind in _ENDPOINT_KINDS]
+    errors = [f.span[0] for f in findings if f.kind == "error"]
+    if not errors or len(subjects) < 2:
+        return tuple(subjects)
+
+    def distance(f: Finding) -> tuple[int, int]:
+        best = min(errors, key=lambda e: abs(f.span[0] - e))
+        same_line = "\n" not in text[min(best, f.span[0]) : max(best, f.span[0])]
+        return (0 if same_line else 1, abs(f.span[0] - best) + (0 if f.span[0] > best else 1))
+
+    return tuple(sorted(subjects, key=distance))
 
 
 def services_of(f: Finding, kb: Knowledge) -> tuple[str, ...]:
@@ -190,6 +208,8 @@ def _values(
         values["host"] = f.host or ip or ""
     if f.port is not None:
         values["port"] = str(f.port.number)
+        if f.port.range not in ("invalid", "well-known"):
+            values["ephemeral"] = ephemeral_sentence(f.port.ephemeral_on, kb)
         mapped = _MAPPED_PORT_RE.match(text, f.span[1]) or _MAPPED_PORT_RE.search(f.text, len(f.text) - 6)
         if mapped is not None and mapped.group(1) != values["port"]:
             values["port2"] = mapped.group(1)
@@ -223,9 +243,9 @@ def _filled_commands(
     for os_id, cmds in commands.items():
         kept = []
         for c in cmds:
-            cmd = _fill(c.cmd, values)
-            if cmd is not None:
-                kept.append(Command(cmd, c.says))
+            cmd, says = _fill(c.cmd, values), _fill(c.says, values)
+            if cmd is not None and says is not None:
+                kept.append(Command(cmd, says))
         if kept:
             out[os_id] = tuple(kept)
     return out
@@ -242,16 +262,19 @@ def diagnose(text: str, findings: Sequence[Finding], kb: Knowledge) -> tuple[Dia
         if not _holds(when, message):
             continue
         if when.about_endpoint:
-            subject = next((f for f in message.subjects if _fits(when, f, kb)), None)
-            if subject is None:
-                continue
+            candidates: list[Finding | None] = [f for f in message.subjects if _fits(when, f, kb)]
         else:
-            subject = message.subjects[0] if message.subjects else None
-        values = _values(text, subject, message, kb, when)
-        title = _fill(diagnosis.title, values)
-        summary = _fill(diagnosis.summary, values)
-        fix = _fill(diagnosis.fix, values)
-        if title is None or summary is None or fix is None:
+            candidates = [*message.subjects, None]
+        # The first subject whose values fill the whole text: a bare `0.0.0.0` cannot fill `{port}`,
+        # the `http://0.0.0.0:8000/` after it can.
+        for subject in candidates:
+            values = _values(text, subject, message, kb, when)
+            title = _fill(diagnosis.title, values)
+            summary = _fill(diagnosis.summary, values)
+            fix = _fill(diagnosis.fix, values)
+            if title is not None and summary is not None and fix is not None:
+                break
+        else:
             continue
         service = subject is not None and next(
             (s for s in services_of(subject, kb) if s in diagnosis.by_service), None

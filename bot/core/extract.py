@@ -8,6 +8,7 @@ reading it.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import re
@@ -65,11 +66,16 @@ DEFAULT_PORTS: dict[str, int] = {
 }
 
 _URL_RE = re.compile(
-    r"(?<![\w+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,15})://"
+    r"(?<![\w+.])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{1,15})://"
     r"(?:(?P<userinfo>[^\s/?#@\[\]<>\"'`]*)@)?"
     r"(?P<host>\[[0-9A-Za-z:.%_-]+\]|[^\s/?#:\[\]<>\"'`,;)]*)"
     r"(?::(?P<port>\d{1,6}))?"
     r"(?P<rest>[/?#][^\s<>\"'`]*)?"
+)
+# Jupyter's banner names the server two ways: "http://(a1b2c3d4e5f6 or 127.0.0.1):8888/?token=..."
+_JUPYTER_HOST_RE = re.compile(
+    r"\((?P<name>[\w.-]{1,253}) or (?P<host>[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])\)"
+    r"(?::(?P<port>\d{1,5}))?(?P<rest>[/?#][^\s<>\"'`]*)?"
 )
 _BRACKET_RE = re.compile(
     r"\[(?P<ip>[0-9A-Fa-f:.]{2,45})(?:%(?P<zone>[\w.-]{1,32}))?\](?::(?P<port>\d{1,6}))?"
@@ -144,8 +150,12 @@ _PORT_LISTING_RE = re.compile(
     r"(?P<port>\d{1,5})(?![\w.:]|[-–]\d)"
     r"|(?<![\w*])\*:(?P<port2>\d{1,5})\s+(?:\*|\[::\]|0\.0\.0\.0):\*"
 )
-# "running on :3000"
+# "running on :3000", and a port written on its own as ":7777" (at the start of a line, after a space,
+# a quote or a bracket; two digits only for a well-known port, so that ":30" past the hour is not one)
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
+_BARE_COLON_PORT_RE = re.compile(
+    r"(?:^|(?<=[\s`'\"(\[]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]]|[.;!?](?!\w))", re.M
+)
 # "8000端口"
 _CJK_PORT_RE = re.compile(r"(?<![A-Za-z0-9_.])(?P<port>\d{2,5})\s*端口", re.I)
 # Go: "listen tcp :8080", "dial tcp6 :443"
@@ -230,19 +240,93 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "-computername",
         re.compile(r"-ComputerName\s+(?P<host>[\w.:-]{1,253})\s+-Port\s+(?P<port>\d{1,6})", re.I),
     ),
+)
+# What resolvers say when a name has no address (glibc's gai_strerror, macOS's, Go's): after "HOST: "
+# they name the host that failed.
+_RESOLVER_SAYS = (
+    r"(?:Name or service not known|(?:node|host)name nor servname provided"
+    r"|Temporary failure in name resolution|No address associated with hostname|no such host|Unknown host"
+    r"|server misbehaving)"
+)
+_HOST_NAME = r"[A-Za-z0-9][\w.-]{0,252}"
+# Phrases that name a host that could not be resolved or reached, with no port. Each pattern runs only
+# on a text whose lower-cased form holds its needle (or one of its needles).
+_HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
+    ("translate host name", re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\"")),
+    ("getaddrinfo", re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>" + _HOST_NAME + ")")),
+    # curl's "Could not resolve host: x", ssh's "Could not resolve hostname x: ...", curl's proxy
     (
-        "ssh",
+        "resolve ",
+        re.compile(r"[Cc]ould not resolve (?:host(?:name)?:? |proxy: )(?P<host>" + _HOST_NAME + ")"),
+    ),
+    # Go: "lookup db on 127.0.0.11:53: no such host", "lookup db: no such host", "lookup db: i/o timeout"
+    (
+        "lookup ",
+        re.compile(r"lookup (?P<host>" + _HOST_NAME + r")(?: on |: (?:i/o timeout|" + _RESOLVER_SAYS + "))"),
+    ),
+    # Java, and Android's "Unable to resolve host "x": No address associated with hostname"
+    (
+        "unknownhostexception",
+        re.compile(r"UnknownHostException: (?:Unable to resolve host \")?(?P<host>" + _HOST_NAME + ")"),
+    ),
+    # urllib3 2's NameResolutionError: "Failed to resolve 'api.example.com' ([Errno -3] ...)"
+    ("failed to resolve", re.compile(r"Failed to resolve '(?P<host>" + _HOST_NAME + ")'")),
+    # wget: "unable to resolve host address 'x'" (with typographic quotes in a UTF-8 locale)
+    ("resolve host address", re.compile(r"resolve host address [\"'‘“](?P<host>" + _HOST_NAME + ")")),
+    ("unknown mysql server host", re.compile(r"Unknown MySQL server host '(?P<host>" + _HOST_NAME + ")'")),
+    # ping, ssh, Java and the rest: "foo.example: Name or service not known", macOS's ping "cannot
+    # resolve foo: Unknown host" (a name with a dot, or after "ping: ", so "getaddrinfo: ..." is not one)
+    (
+        ("not known", "name resolution", "no such host", "unknown host", "with hostname", "misbehaving"),
         re.compile(
-            r"ssh\s+(?:-\w+\s+)*-[LR]\s*(?:[\w.*]+:)?\d{1,5}:(?P<host>[\w.-]{1,253}):(?P<port>\d{1,6})"
+            r"(?<![\w.-])(?:ping: (?:cannot resolve )?(?P<bare>" + _HOST_NAME + r")"
+            r"|(?P<host>[A-Za-z0-9][\w-]{0,62}(?:\.[\w-]{1,63})*\.[A-Za-z]{2,63}))"
+            r": " + _RESOLVER_SAYS
         ),
     ),
 )
-# Phrases that name a host that could not be resolved or reached, with no port.
-_HOST_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("translate host name", re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\"")),
-    ("getaddrinfo", re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>[A-Za-z0-9][\w.-]{0,252})")),
-    ("resolve host", re.compile(r"Could not resolve host: (?P<host>[A-Za-z0-9][\w.-]{0,252})")),
-    ("lookup ", re.compile(r"lookup (?P<host>[A-Za-z0-9][\w.-]{0,252}) on ")),
+# Where a client says which endpoint refused or did not answer: PostgreSQL's JDBC driver "Connection to
+# localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)".
+_CONNECTION_TO_RE = re.compile(
+    r"[Cc]onnection to (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})(?::(?P<port>\d{1,5}))?"
+    r" (?:was )?(?P<outcome>refused|timed out)"
+)
+_OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
+# ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
+# server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
+# a bind address.
+_SSH_FORWARD_RE = re.compile(
+    r"(?<![\w-])-(?P<flag>[LRD])\s*(?:(?:[\w.*-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):)?(?P<lport>\d{1,5})"
+    r"(?::(?P<host>[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>\d{1,5}))?(?![\w:.]|/\d)"
+)
+# A host and its port written as separate fields: "host: db" ... "port: 5432", "SrcIP=10.0.0.1 ...
+# SrcPort=5353", "DB_HOST=db" and "DB_PORT=5432", Rust's "host: Some(Ipv4(10.20.30.40)), port:
+# Some(8443)". A field's side is the word glued before its key ("Src", "DB_", ""): a host pairs with
+# the next port field of the same side.
+_FIELD_HOST_RE = re.compile(
+    r"(?i:ip|host(?:name)?|addr(?:ess)?)(?P<quote>[\"']?)\s*[=:]\s*(?:Some\((?:Ipv[46]|Domain)\()?[\"'(]?"
+    r"(?P<value>\d{1,3}(?:\.\d{1,3}){3}(?![\d.])|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,45}"
+    r"|[A-Za-z][\w-]{0,62}(?:\.[A-Za-z0-9][\w-]{0,62})*(?![\w.$]))"
+)
+_FIELD_PORT_RE = re.compile(r"(?i:port)[\"']?\s*[=:]\s*(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)")
+_FIELD_SIDE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-"
+_FIELD_NOT_HOSTS = frozenset({"some", "none", "null", "nil", "true", "false", "undefined", "ipv4", "ipv6"})
+# tcpdump writes an address and its port joined by a dot, the source before " > " and the destination
+# after it: "IP 10.0.0.5.52814 > 93.184.216.34.443: Flags [S]", "IP6 dead:beef:2::2.35288 > ...".
+_TCPDUMP_RE = re.compile(
+    r"(?<![\w.:])(?P<ip>\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{1,40})"
+    r"\.(?P<port>\d{1,5})(?= > |:(?:\s|$)|,)"
+)
+# Five dotted numbers (`10.0.0.0.5:8080`): a mistyped IPv4 address when a port, a prefix or an address
+# word goes with it, else a version or an OID, left alone.
+_FIVE_PART_RE = re.compile(
+    r"(?P<ip>\d(?<![\w.:/-]\d)\d{0,2}(?:\.\d{1,3}){4})(?:/(?P<plen>\d{1,2})(?![\d.])|:(?P<port>\d{1,5}))?"
+    r"(?![\w]|[.:]\d)"
+)
+_ADDRESS_WORDS_BEFORE_RE = re.compile(
+    r"(?:\b(?:ip|address|addr|host|server|ping|connect(?:ing)? to|bind|listen(?:ing)? on)\s*[=:]?\s*"
+    r"|@)[\"'`]?$",
+    re.I,
 )
 # Node prints IPv6 without brackets after the error code: "connect ECONNREFUSED ::1:5432", ":::3000".
 _HOSTPORT_CONTEXT_RE = re.compile(
@@ -254,13 +338,16 @@ _ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z
 _ERROR_CODE_RE = re.compile(
     r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
+    # Winsock's codes in hex ("0x274D" is 10061), bare or as the HRESULT that wraps them (0x8007274D)
+    r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
     r"|\((?P<paren>10\d{3})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
 # Node names its DNS queries in errors ("querySrv ECONNREFUSED"), where ECONNREFUSED is c-ares' code
 # for "could not contact DNS servers" (Node's dns error codes), not a refused connection.
 _NODE_DNS_CALL_RE = re.compile(r"\bquery[A-Z][A-Za-z]{0,8} $")
-_VERSION_BEFORE_RE = re.compile(r"(?:\bv|version\s*|ver\.?\s*|build\s*)$", re.I)
+# "v1.2.3.4", "version 1.2.3.4", "AssemblyVersion(\"2.0.0.0\")", "Version=4.0.0.0", "build 1.0.0.0"
+_VERSION_BEFORE_RE = re.compile(r"(?:\bv|version|\bver\.?|\bbuild|\brelease)[\s=:(\"'\[]{0,3}$", re.I)
 _IMAGE_NAMES = frozenset(
     {
         "postgres",
@@ -308,6 +395,7 @@ class Candidate(NamedTuple):
     scheme: str | None = None
     symbol: str | None = None  # error entry id for errors, entry id for terms
     invalid: str | None = None
+    ambiguity: str | None = None  # another reading of the text, when the context cannot decide
 
 
 # -- the prefilter ------------------------------------------------------------------------------------
@@ -362,6 +450,7 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         or "errno" in lowered
         or "code" in lowered
         or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
+        or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
         or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
     ) and _has_digit(text):
         return True
@@ -419,6 +508,47 @@ def _is_ipv6(text: str) -> bool:
 _HOSTPORT_CONTEXT_ENDS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ:edgp46")
 
 
+def _ipv6_port_reading(token: str, whole: bool, text: str, start: int) -> tuple[str, int, str | None] | None:
+    """An unbracketed IPv6 address with a port glued on (`addr:port`), told by the registry and the
+    context: (address, port, None) when only that reading holds, (address, port, why) when the token
+    reads both ways and the line speaks of ports, None when it is just an address.
+
+    - `2001:db8:0:0:0:0:0:1:8080` (nine groups) or `fe80::1:70000` cannot be one address: the last
+      group is the port.
+    - `fe80::2631:aee8:74dd:378d:5661` is an address, but not a link-local one (fe80::/10 outside
+      fe80::/64, RFC 4291 section 2.5.6), while `fe80::2631:aee8:74dd:378d` is: the last group is the port.
+    - `2001:db8::1:8080` is a whole address, or `2001:db8::1` with port 8080: ambiguous, said so.
+    """
+    head, _, tail = token.rpartition(":")
+    if (
+        not tail.isdigit()
+        or len(tail) > 5
+        or int(tail) > 65535
+        or (head.endswith(":") and not head.endswith("::"))
+    ):
+        return None
+    if not _is_ipv6(head):
+        return None
+    port = int(tail)
+    if not whole:
+        return head, port, None
+    if "::" not in token:
+        return None  # eight groups written out: one address
+    address = ipaddress.IPv6Address(token)
+    if (
+        address.is_link_local
+        and int(address) >> 64 != 0xFE80 << 48
+        and int(ipaddress.IPv6Address(head)) >> 64 == 0xFE80 << 48
+    ):
+        return head, port, None
+    if len(tail) < 2:
+        return None
+    line_start = text.rfind("\n", max(0, start - 200), start) + 1
+    if "port" not in text[max(line_start, start - 200) : start].lower():
+        return None
+    return head, port, f"it also reads as [{head}]:{port}, the address {head} with port {port}"
+
+
 def _ipv6_host_port(token: str, before: str, published: bool) -> tuple[str, int | None] | None:
     """Split Node's and curl's unbracketed `addr:port` when the context says a port follows, and
     docker's `:::8080->80/tcp` (`published`: an arrow follows)."""
@@ -453,6 +583,9 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if scheme not in DEFAULT_PORTS or scheme == "file":
             continue
         host = m["host"]
+        if host.startswith("(") and (banner := _JUPYTER_HOST_RE.match(text, m.end("scheme") + 3)):
+            _add_jupyter_url(text, m, banner, spans, add)
+            continue
         if not host and scheme != "unix":
             continue
         # Keep the span exact, but never carry credentials forward.
@@ -498,12 +631,26 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 )
             )
 
-    for needle, pattern in _HOST_RES:
-        if needle not in lowered:
+    if "ssh" in lowered and "-" in text and has_digit:
+        _extract_ssh_forwards(text, spans, add)
+    if has_digit and "port" in lowered and ("=" in text or ":" in text):
+        _extract_field_pairs(text, spans, add)
+    if " > " in text:
+        for m in _TCPDUMP_RE.finditer(text):
+            source, destination = text.startswith(" > ", m.end()), text.endswith("> ", 0, m.start())
+            if (source or destination) and spans.free(*m.span()) and _looks_like_ip(m["ip"]):
+                add(Candidate("endpoint", m.span(), m.group(0), ip=m["ip"], port=int(m["port"])))
+
+    for needles, pattern in _HOST_RES:
+        if needles not in lowered if isinstance(needles, str) else not any(n in lowered for n in needles):
             continue
         for m in pattern.finditer(text):
-            if spans.free(*m.span("host")) and not _looks_like_ip(m["host"]):
-                add(Candidate("address", m.span("host"), m["host"], host=m["host"].lower()))
+            group = "host" if m["host"] is not None else "bare"
+            if spans.free(*m.span(group)) and not _looks_like_ip(m[group]):
+                add(Candidate("address", m.span(group), m[group], host=m[group].lower()))
+
+    if "onnection to " in text:
+        _extract_connection_outcomes(text, kb, spans, add)
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):
@@ -530,22 +677,45 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             ip, port = split
             add(Candidate("endpoint", (start, end), text[start:end], ip=ip, port=port))
             continue
-        if not _is_ipv6(tok) or _looks_like_mac_or_time(tok):
+        whole = _is_ipv6(tok)
+        if not m["zone"] and not m["plen"]:
+            reading = _ipv6_port_reading(tok, whole, text, start)
+            if reading is not None and reading[2] is None:
+                add(Candidate("endpoint", (start, end), text[start:end], ip=reading[0], port=reading[1]))
+                continue
+        else:
+            reading = None
+        if not whole or _looks_like_mac_or_time(tok):
             continue
         if m["plen"]:
             add(Candidate("network", (start, end), text[start:end], ip=tok, prefixlen=int(m["plen"])))
         else:
-            add(Candidate("address", (start, end), text[start:end], ip=tok))
+            ambiguity = reading[2] if reading is not None else None
+            add(Candidate("address", (start, end), text[start:end], ip=tok, ambiguity=ambiguity))
+
+    for m in _FIVE_PART_RE.finditer(text) if "." in text and has_digit else ():
+        start, end = m.span()
+        before = text[max(0, start - 24) : start]
+        if not spans.free(start, end) or not (
+            m["port"] or m["plen"] or _ADDRESS_WORDS_BEFORE_RE.search(before)
+        ):
+            continue
+        problem = "it has five numbers: an IPv4 address has four, each 0 to 255"
+        port = _port(m["port"])
+        kind = "network" if m["plen"] else "endpoint" if port is not None else "address"
+        add(
+            Candidate(
+                kind, m.span(), m.group(0), ip=m["ip"], port=port, prefixlen=_port(m["plen"]), invalid=problem
+            )
+        )
 
     for m in _IPV4_RE.finditer(text) if "." in text else ():
         if not spans.free(*m.span()):
             continue
         start, end = m.span()
-        before = text[max(0, start - 10) : start]
-        # (each of `_VERSION_BEFORE_RE`'s words holds a "v" or a "d")
-        if ("v" in before or "V" in before or "d" in before or "D" in before) and _VERSION_BEFORE_RE.search(
-            before
-        ):
+        before = text[max(0, start - 20) : start]
+        # (each of `_VERSION_BEFORE_RE`'s words holds a "v", a "d" or an "e")
+        if _is_version(text, start, before):
             continue
         ip = m["ip"]
         invalid = _ipv4_problem(ip)
@@ -600,6 +770,166 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
     return found
 
 
+def _extract_connection_outcomes(
+    text: str, kb: Knowledge, spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    """ "Connection to HOST[:PORT] refused" or "timed out": the endpoint, and the error it met."""
+    for m in _CONNECTION_TO_RE.finditer(text):
+        start, end = m.start("host"), m.end("port" if m["port"] else "host")
+        bare = m["host"].strip("[]")
+        is_ip = _looks_like_ip(bare)
+        # (a dotted number that is no address is left to the IPv4 pattern, which says why)
+        if spans.free(start, end) and (is_ip or not bare.replace(".", "").isdigit()):
+            port = _port(m["port"])
+            emit(
+                Candidate(
+                    "address" if port is None else "endpoint",
+                    (start, end),
+                    text[start:end],
+                    ip=bare if is_ip else None,
+                    host=None if is_ip else bare.lower(),
+                    port=port,
+                )
+            )
+        entry_id = kb.error_symbols.get(_OUTCOME_SYMBOLS[m["outcome"]])
+        if entry_id and spans.free(*m.span("outcome")):
+            emit(Candidate("error", m.span("outcome"), m["outcome"], symbol=entry_id))
+
+
+def _add_jupyter_url(
+    text: str, url: re.Match[str], banner: re.Match[str], spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    """Jupyter's "http://(NAME or ADDRESS):PORT/...": one URL, reached at the second host it names."""
+    start, end = url.start(), banner.end()
+    if not spans.free(start, end):
+        return
+    host = banner["host"].strip("[]")
+    is_ip = _looks_like_ip(host)
+    scheme = url["scheme"].lower()
+    emit(
+        Candidate(
+            "url",
+            (start, end),
+            text[start:end].rstrip(".,;:!)"),
+            ip=host if is_ip else None,
+            host=None if is_ip else host.lower(),
+            port=_port(banner["port"]) or DEFAULT_PORTS[scheme] or None,
+            scheme=scheme,
+        )
+    )
+
+
+def _is_version(text: str, start: int, before: str) -> bool:
+    """Whether the dotted quad at `start` is a version by its context: a version word just before it
+    ("v", "version", "Version=", "AssemblyVersion(\""), or a table column headed "version"."""
+    if (
+        "v" in before or "V" in before or "d" in before or "D" in before or "e" in before or "E" in before
+    ) and (_VERSION_BEFORE_RE.search(before)):
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    if text.find("|", line_start, start) < 0:
+        return False
+    # A Markdown table row: the quad's column, and the header above (the nearest row naming a version)
+    column = text.count("|", line_start, start)
+    at = line_start - 1
+    for _ in range(40):  # rows back to the header
+        if at <= 0:
+            return False
+        head_start = text.rfind("\n", 0, at) + 1
+        row = text[head_start:at]
+        if "|" not in row:
+            return False
+        if "ersion" in row or "ERSION" in row:
+            cells = row.split("|")
+            return column < len(cells) and "version" in cells[column].lower()
+        at = head_start - 1
+    return False
+
+
+def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    """ssh's -L, -R and -D: the forwarded port, and the host and port the forward reaches."""
+    for m in _SSH_FORWARD_RE.finditer(text):
+        if (m["host"] is None) != (m["flag"] == "D"):
+            continue  # -L and -R name a destination, -D does not
+        line_start = text.rfind("\n", max(0, m.start() - 200), m.start()) + 1
+        if "ssh" not in text[max(line_start, m.start() - 200) : m.start()].lower():
+            continue
+        if spans.free(*m.span("lport")):
+            emit(Candidate("port", m.span("lport"), m["lport"], port=int(m["lport"])))
+        if m["host"] is None:
+            continue
+        start, end = m.start("host"), m.end("port")
+        host = m["host"].strip("[]")
+        if not spans.free(start, end):
+            continue
+        is_ip = _looks_like_ip(host)
+        emit(
+            Candidate(
+                "endpoint",
+                (start, end),
+                text[start:end],
+                ip=host if is_ip else None,
+                host=None if is_ip else host.lower(),
+                port=int(m["port"]),
+            )
+        )
+
+
+def _field_side(text: str, key_start: int) -> str:
+    """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST"), normalised."""
+    at = key_start
+    while at > 0 and key_start - at < 24 and text[at - 1] in _FIELD_SIDE_CHARS:
+        at -= 1
+    side = text[at:key_start].strip("_.-").lower()
+    return {"source": "src", "dest": "dst", "destination": "dst"}.get(side, side)
+
+
+def _extract_field_pairs(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    """A host field and the next port field of the same side: the endpoint stands at the host's value,
+    and the port's own field is taken with it."""
+    ports: dict[str, list[re.Match[str]]] = {}  # by side, in order of position
+    for m in _FIELD_PORT_RE.finditer(text):
+        ports.setdefault(_field_side(text, m.start()), []).append(m)
+    if not ports:
+        return
+    hosts: dict[str, list[re.Match[str]]] = {}
+    for m in _FIELD_HOST_RE.finditer(text):
+        hosts.setdefault(_field_side(text, m.start()), []).append(m)
+    for side, fields in hosts.items():
+        starts = [p.start() for p in ports.get(side, ())]
+        for i, m in enumerate(fields):
+            # the next port field of the same side, before the next host field of that side
+            limit = min(fields[i + 1].start() if i + 1 < len(fields) else len(text), m.end() + 300)
+            at = bisect.bisect_right(starts, m.start())
+            if at < len(starts) and starts[at] < limit:
+                _pair_fields(m, ports[side][at], spans, emit)
+
+
+def _pair_fields(
+    m: re.Match[str], pair: re.Match[str], spans: _Spans, emit: Callable[[Candidate], None]
+) -> None:
+    """One host field and its port field, as one endpoint at the host's value."""
+    value = m["value"]
+    if value.lower() in _FIELD_NOT_HOSTS or not spans.free(*m.span("value")):
+        return
+    is_ip = _looks_like_ip(value)
+    if not is_ip and (":" in value or value.replace(".", "").isdigit()):
+        return
+    if not spans.free(*pair.span("port")):
+        return
+    spans.take(*pair.span("port"))
+    emit(
+        Candidate(
+            "endpoint",
+            m.span("value"),
+            value,
+            ip=value if is_ip else None,
+            host=None if is_ip else value.lower(),
+            port=int(pair["port"]),
+        )
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def line_words(lowered: str) -> tuple[str, ...]:
     """`WORD_RE.findall(lowered)`, computed with one translation for the (usual) words without dots.
@@ -625,6 +955,7 @@ def _extract_ports(
         patterns.append((_PORT_WORD_RE, text))
     if ":" in text:
         patterns.append((_ON_COLON_PORT_RE, text))
+        patterns.append((_BARE_COLON_PORT_RE, text))
     if "端口" in text:
         patterns.append((_CJK_PORT_RE, text))
     if "tcp" in lowered:
@@ -652,6 +983,12 @@ def _extract_ports(
         for m in pattern.finditer(haystack):
             for group in ("port", "port2") if m.re.groups > 1 else ("port",):
                 if m[group] is None or not spans.free(*m.span(group)):
+                    continue
+                if (
+                    pattern is _BARE_COLON_PORT_RE
+                    and len(m[group]) == 2
+                    and int(m[group]) not in _WELL_KNOWN_SMALL
+                ):
                     continue
                 emit(Candidate("port", m.span(group), m[group], port=int(m[group])))
 
@@ -684,8 +1021,10 @@ def _extract_errors(
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "paren"
-            code = int(m[group])
+            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "hex" if m["hex"] else "paren"
+            code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
+            if group == "hex" and not 10_000 <= code < 12_000:
+                continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours
             entry_id = kb.error_codes.get(code)
             if entry_id is None and code < 0:
                 entry_id = kb.error_codes.get(-code)
@@ -760,13 +1099,16 @@ def _urls(text: str) -> Iterator[re.Match[str]]:
     at = text.find("://")
     while at >= 0:
         start = at
-        while start > 0 and start > at - 17 and text[start - 1] in _SCHEME_CHARS:
+        while start > 0 and start > at - 18 and text[start - 1] in _SCHEME_CHARS:
             start -= 1
-        if start >= end and 2 <= at - start <= 16:
-            m = _URL_RE.match(text, start)
-            if m:
-                end = m.end()
-                yield m
+        # The scheme may also start just after a dash of that run ("-redis://", "--url=x-http://").
+        for begin in [start, *(i + 1 for i in range(start, at - 2) if text[i] == "-")]:
+            if begin >= end and 2 <= at - begin <= 16:
+                m = _URL_RE.match(text, begin)
+                if m:
+                    end = m.end()
+                    yield m
+                    break
         at = text.find("://", at + 3)
 
 

@@ -183,8 +183,8 @@ class Conditions(NamedTuple):
 
 class Diagnosis(NamedTuple):
     """A cause people hit, as data: when it applies, the lead it gives (filled from the message with
-    `{ip}`, `{port}`, `{host}`, `{endpoint}`, `{service}`, `{error}`, `{port2}`, `{v4}`), the fix and
-    its sources."""
+    `{ip}`, `{port}`, `{host}`, `{endpoint}`, `{service}`, `{error}`, `{port2}`, `{v4}`, and `{ephemeral}`:
+    whose default ephemeral range holds the port, as a sentence), the fix and its sources."""
 
     id: str
     when: Conditions

@@ -117,6 +117,7 @@ class Finding(NamedTuple):
     error: str | None = None  # error symbol, e.g. "ECONNREFUSED"
     term: str | None = None  # knowledge entry id of a term
     program: str | None = None  # knowledge entry id of a program recognised on the same line
+    ambiguity: str | None = None  # another reading of the text when its context cannot decide
 
     @property
     def is_address_like(self) -> bool:
@@ -140,6 +141,8 @@ class Finding(NamedTuple):
             out["term"] = self.term
         if self.program is not None:
             out["program"] = self.program
+        if self.ambiguity is not None:
+            out["ambiguity"] = self.ambiguity
         return out
 
 
@@ -197,6 +200,7 @@ class Explanation(NamedTuple):
     answer: Answer
     parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
     brief: bool = False  # answers without sections (`explain(..., brief=True)`), for compact replies
+    diagnoses: tuple[str, ...] = ()  # ids of the diagnoses that apply, the one the answer leads with first
 
     @property
     def found_anything(self) -> bool:
@@ -209,5 +213,6 @@ class Explanation(NamedTuple):
             "query": redact_credentials(self.query),
             "triggered": self.triggered,
             "findings": [f.to_json() for f in self.findings],
+            "diagnosis": self.diagnoses[0] if self.diagnoses else None,
             "answer": self.answer.to_json(),
         }

@@ -26,7 +26,7 @@ from bot.kb.schema import CATEGORIES, ID_RE, _Checker
 MAX_TITLE = 120
 MAX_LEAD = 300
 MAX_FIX = 700
-PLACEHOLDERS = frozenset({"ip", "port", "host", "endpoint", "service", "error", "port2", "v4"})
+PLACEHOLDERS = frozenset({"ip", "port", "host", "endpoint", "service", "error", "port2", "v4", "ephemeral"})
 COMMAND_PLACEHOLDERS = frozenset({"ip", "port", "host", "port2"})
 SIDES = ("bind", "connect")
 HOST_KINDS = ("single-label", "dotted")

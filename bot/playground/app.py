@@ -2,7 +2,7 @@
 
 `python -m bot.playground` (and `make run` without a token) starts three things:
 
-1. :class:`~bot.playground.discord_server.LoopbackDiscord` on 127.0.0.1 with a small world: a server with
+1. :class:`~bot.loopback_discord.LoopbackDiscord` on 127.0.0.1 with a small world: a server with
    #general and a watched #help, you (a member who may manage the server), another member, and a DM;
 2. the real bot, `python -m bot.cli run` in a child process, pointed at it through its environment
    (after `python -m bot.cli sync`, as an operator would), exactly as it runs against Discord;
@@ -38,14 +38,14 @@ from aiohttp import WSMsgType, web
 
 from bot.kb import Knowledge, KnowledgeError, knowledge_dir, load_knowledge
 from bot.kb.loader import fingerprint
+from bot.local_origin import LOOPBACK_HOSTS, allowed_hosts, foreign_host, foreign_origin
+from bot.loopback_discord import FLAG_EPHEMERAL, LoopbackDiscord, bound_port
 from bot.playground.botprocess import BotProcess, bot_environment
-from bot.playground.discord_server import FLAG_EPHEMERAL, LoopbackDiscord, bound_port
 from bot.playground.preview import entry_list, knowledge_error_json, preview_entry, preview_text
 
 log = logging.getLogger("netexplain.playground")
 
 STATIC = Path(__file__).parent / "static"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WATCHED_CHANNEL = "help"
 MAGNIFIER = "\N{RIGHT-POINTING MAGNIFYING GLASS}"
 BOT_READY_TIMEOUT = 60.0
@@ -427,23 +427,15 @@ class Playground:
         r.add_post("/api/knowledge/reload", self._reload)
         return app
 
-    def _allowed_hosts(self) -> set[str] | None:
-        """Host headers accepted on a loopback bind; None (anything) after an explicit other host."""
-        if self.host not in LOOPBACK_HOSTS:
-            return None
-        return {f"{h}:{self.port}" for h in ("127.0.0.1", "localhost", "[::1]")}
-
     @web.middleware
     async def _guard(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Only this page may drive the API: right Host, same Origin, JSON bodies."""
-        allowed = self._allowed_hosts()
         host = request.headers.get("Host", "")
-        if allowed is not None and host not in allowed:
+        if foreign_host(host, allowed_hosts(self.host, self.port)):
             return _json_error(403, f"This playground answers only on {self.url}.")
-        origin = request.headers.get("Origin")
-        if request.path.startswith("/api/") and origin is not None and origin != f"http://{host}":
+        if request.path.startswith("/api/") and foreign_origin(request.headers.get("Origin"), host):
             return _json_error(403, "Requests from other sites are refused.")
         if request.method == "POST" and request.content_type != "application/json":
             return _json_error(415, "Send JSON (Content-Type: application/json).")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.playground.discord_server import LoopbackDiscord
+from bot.loopback_discord import LoopbackDiscord
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.playground.discord_server import LoopbackDiscord
+from bot.loopback_discord import LoopbackDiscord
 from tests.bot.harness import BotProcess, bot_env, buttons, embed_text, replies_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -112,7 +112,7 @@ async def test_mention_replying_to_a_message_explains_that_message(world: World)
         world.alice, world.general, "what does this mean?", mention_bot=True, reply_to=original["id"]
     )
     text = embed_text(await world.reply_to(question["id"]))
-    assert "econnrefused" in text
+    assert "[::1]:5432" in text  # the answer is about the message replied to
 
 
 async def test_any_dm_is_a_question(world: World) -> None:
@@ -296,7 +296,7 @@ async def test_watching_react_mode_answers_whoever_clicks(world: World) -> None:
     assert replies_to(world.server, message["id"]) == []
     await world.server.add_reaction(world.alice, message["id"], "🔎")
     reply = await world.reply_to(message["id"])
-    assert "econnrefused" in embed_text(reply)
+    assert "[::1]:5433" in embed_text(reply)
 
 
 async def test_watching_off_mode_does_nothing(world: World) -> None:

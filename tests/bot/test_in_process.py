@@ -19,7 +19,7 @@ import pytest_asyncio
 from bot.client import NetexplainBot
 from bot.config import Config, Secret
 from bot.core.model import Explanation
-from bot.playground.discord_server import LoopbackDiscord, point_discord_py_at
+from bot.loopback_discord import LoopbackDiscord, point_discord_py_at
 from bot.render import EXPIRED_BUTTONS, LIVE_VIEWS
 from bot.store import SQLiteSettingsStore
 from tests.bot.harness import buttons, replies_to

@@ -83,8 +83,9 @@ def test_any_explanation_renders_within_discord_limits(parts: list[Answer], os: 
     exp = explanation_of(parts)
     rendered = render_explanation(exp, os=os)
     assert_within_limits(rendered.embeds)
-    assert len(rendered.embeds) <= PARTS_SHOWN
-    assert len(rendered.more) == max(len(parts) - PARTS_SHOWN, 0) if len(parts) > 1 else not rendered.more
+    assert len(rendered.embeds) == PARTS_SHOWN == 1  # the answer is one embed
+    # each thing's full answer waits behind "More", unless the answer already is the one part, whole
+    assert rendered.more == (() if len(parts) == 1 else tuple(parts))
     assert_within_limits(render_compact(exp).embeds)
     assert_within_limits(render_answers(parts[:EMBED_COUNT_LIMIT]))
 
@@ -155,12 +156,12 @@ def test_per_os_sections_show_only_the_chosen_system() -> None:
     assert "lsof" in mac and "ss -ltnp" not in mac and "findstr" not in mac
 
 
-def test_many_findings_show_the_first_few_and_a_more_button() -> None:
+def test_many_findings_show_one_answer_and_each_in_full_behind_more() -> None:
     parts = [Answer(title=f"Finding {i}", summary="s") for i in range(7)]
-    exp = explanation_of(parts)
+    exp = explanation_of(parts)._replace(answer=Answer(title="The cause", summary="s"))
     rendered = render_explanation(exp)
-    assert [e.title for e in rendered.embeds] == ["Finding 0", "Finding 1", "Finding 2"]
-    assert [a.title for a in rendered.more] == ["Finding 3", "Finding 4", "Finding 5", "Finding 6"]
+    assert [e.title for e in rendered.embeds] == ["The cause"]
+    assert [a.title for a in rendered.more] == [f"Finding {i}" for i in range(7)]
 
 
 async def test_view_has_os_more_and_delete_buttons_with_unique_ids() -> None:
@@ -174,7 +175,7 @@ async def test_view_has_os_more_and_delete_buttons_with_unique_ids() -> None:
     ]
     view = AnswerView(explanation_of(parts), asker_id=1)
     labels = [getattr(c, "label", None) for c in view.children]
-    assert labels == ["Linux", "Windows", "More (1)", "Delete"]
+    assert labels == ["Linux", "Windows", "More (4)", "Delete"]
     other = AnswerView(explanation_of(parts), asker_id=1)
     ids = {getattr(c, "custom_id", None) for c in view.children}
     assert ids.isdisjoint({getattr(c, "custom_id", None) for c in other.children})
@@ -224,9 +225,18 @@ def test_footer_names_the_sources_briefly() -> None:
             Reference("IANA Service Name and Transport Protocol Port Number Registry", "https://y"),
         ),
     )
-    footer = render_explanation(explanation_of([answer])).embeds[0].footer.text or ""
+    more = Answer(title="u", summary="v")
+    footer = render_explanation(explanation_of([answer, more])).embeds[0].footer.text or ""
     assert footer.startswith("Sources: RFC 6335 · IANA Service Name")
     assert source_short_name("Linux kernel docs (ip-sysctl)") == "Linux kernel docs"
+
+
+def test_sources_are_listed_once_as_links_or_as_names_never_both() -> None:
+    answer = Answer(title="t", summary="s", references=(Reference("RFC 6335: IANA Procedures", "https://x"),))
+    for parts in ([answer], [answer, Answer(title="u", summary="v")]):
+        [embed] = render_explanation(explanation_of(parts)).embeds
+        links = [f for f in embed.fields if f.name == "Read more"]
+        assert bool(links) != bool(embed.footer.text), (links, embed.footer.text)
 
 
 def test_help_fits_and_quotes_its_examples() -> None:

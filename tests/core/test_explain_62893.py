@@ -26,7 +26,7 @@ def finding(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_top_level_keys_are_exactly_the_contract(doc: dict[str, Any]) -> None:
-    assert set(doc) == {"query", "triggered", "findings", "answer"}
+    assert set(doc) == {"query", "triggered", "findings", "diagnosis", "answer"}
     assert doc["query"] == QUERY
 
 

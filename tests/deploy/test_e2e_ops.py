@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.playground.discord_server import LoopbackDiscord
+from bot.loopback_discord import LoopbackDiscord
 from tests.bot.harness import BotProcess, bot_env, embed_text, replies_to
 from tests.deploy.ops import free_port, guild_on_shard, healthz, metric, scrape, wait_healthy
 

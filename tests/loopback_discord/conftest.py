@@ -10,7 +10,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.playground.discord_server import LoopbackDiscord, point_discord_py_at
+from bot.loopback_discord import LoopbackDiscord, point_discord_py_at
 
 # Intents.default() lacks MESSAGE_CONTENT: the blanking rules apply unless a test opts in.
 ClientFactory = Callable[..., Awaitable[Any]]

@@ -1,9 +1,12 @@
-"""Discord's message-size validation, reproduced for the loopback server.
+"""Discord's limits, reproduced for the loopback server: message sizes and the shape of a rate limit.
 
 Real Discord rejects over-limit payloads with HTTP 400 and an "Invalid Form Body" error whose nested
 ``errors`` object names the offending field.  The bot must never trip these in production, so the loopback
 server enforces the same limits and answers with the same shape: a bug that would 400 on discord.com then
 also 400s in tests (discord.py turns it into ``discord.HTTPException`` with ``status == 400``).
+
+Rate limits are not counted here; a test asks for one (:meth:`~bot.loopback_discord.LoopbackDiscord.fail_next`
+with status 429) and :func:`rate_limited` gives the answer the shape discord.py needs to wait and retry.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ MAX_BUTTON_LABEL = 80
 MAX_CHOICES = 25
 MAX_CHOICE_NAME = 100
 MAX_CHOICE_VALUE = 100
+# Interaction payloads tell the bot how large an upload may be (25 MiB without boosts).
+ATTACHMENT_SIZE_LIMIT = 26214400
 
 # Message flag meaning "components v2 layout"; those messages have no action-row limit of 5.
 _IS_COMPONENTS_V2 = 1 << 15
@@ -154,3 +159,23 @@ def validate_choices(choices: list[dict[str, Any]]) -> Errors:
 def invalid_form_body(errors: Errors) -> dict[str, Any]:
     """The JSON body Discord sends with a 400 for validation failures."""
     return {"message": "Invalid Form Body", "code": 50035, "errors": errors}
+
+
+def rate_limited(retry_after: float, now: float) -> tuple[dict[str, Any], dict[str, str]]:
+    """Body and headers of Discord's 429 for a per-route limit that resets ``retry_after`` s after ``now``.
+
+    discord.py sleeps and retries only when the ``X-RateLimit-*`` headers are there and ``Via`` is: a 429
+    without ``Via`` is taken for a Cloudflare ban and raised.
+    """
+    headers = {
+        "Retry-After": str(max(1, int(retry_after + 0.999))),
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": f"{now + retry_after:.3f}",
+        "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+        "X-RateLimit-Bucket": "loopback-bucket",
+        "X-RateLimit-Scope": "user",
+        "Via": "1.1 google",
+    }
+    body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+    return body, headers

@@ -11,7 +11,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.playground.discord_server import LoopbackDiscord, point_discord_py_at
+from bot.loopback_discord import LoopbackDiscord, point_discord_py_at
 
 from .conftest import ClientFactory
 
