@@ -144,6 +144,14 @@ LEADS: list[tuple[str, str]] = [
         "adb-connect-refused",
         "adb connect 192.168.1.42:5555: cannot connect to 192.168.1.42:5555: Connection timed out (10060)",
     ),
+    (
+        "refused-remote-name",
+        "When I try and run the command `ssh -R 80:localhost:80 serveo.net` to tunnel for the webserver I'm hosting it says this: `ssh: connect to host serveo.net port 22: Connection refused`",
+    ),
+    (
+        "refused-remote-name",
+        "curl: (7) Failed to connect to api.staging.example.org port 8443 after 12 ms: Connection refused",
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -268,6 +276,8 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("timeout-dropped-name", "Error: connect ETIMEDOUT 172.16.4.2:443"),
+    ("refused-remote-name", "curl: (7) Failed to connect to 192.168.122.13 port 8080: Connection refused"),
+    ("refused-remote-name", "getaddrinfo ENOTFOUND api.staging.example.org"),
     ("timeout-dropped-name", "getaddrinfo EAI_AGAIN registry.npmjs.org"),
     ("adb-connect-refused", "adb devices shows nothing for 192.168.1.42:5555"),
     ("privileged-port-denied", "Errno::EACCES: Permission denied - send(2) to 255.255.255.255:67 broadcast"),
@@ -309,7 +319,10 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("docker-publish-mapping", "docker run -p 8888 httpd"),
     ("docker-publish-loopback", "docker run -p 8888:80 httpd"),
     ("dev-tool-port-this-run", "DevTools listening on ws://127.0.0.1:9222/devtools/browser/1f3c"),
-    ("dart-vm-service-this-run", "Error connecting to the service protocol: failed to connect to http://127.0.0.1:50123/"),
+    (
+        "dart-vm-service-this-run",
+        "Error connecting to the service protocol: failed to connect to http://127.0.0.1:50123/",
+    ),
     ("dart-vm-service-this-run", "http://127.0.0.1:50123/abc=/"),
     ("dev-tool-port-this-run", "Error: connect ECONNREFUSED 127.0.0.1:52704"),
     ("dev-tool-port-this-run", "supabase start: API URL: http://127.0.0.1:54321"),
