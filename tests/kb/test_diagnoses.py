@@ -152,6 +152,11 @@ LEADS: list[tuple[str, str]] = [
         "refused-remote-name",
         "curl: (7) Failed to connect to api.staging.example.org port 8443 after 12 ms: Connection refused",
     ),
+    ("host-unreachable-remote", "Error: connect EHOSTUNREACH 145.108.224.57:280"),
+    (
+        "timeout-dropped",
+        "Oct 14 22:22:35.959 - [DEBUG] connect 2607:f8b0:401e:9::11 fail:timeout('timed out',)",
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -276,6 +281,11 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("timeout-dropped-name", "Error: connect ETIMEDOUT 172.16.4.2:443"),
+    ("host-unreachable-remote", "connect EHOSTUNREACH 192.168.50.1:80"),
+    (
+        "permission-denied-high-port",
+        'await conn.send(msg, {\n  hostname: "192.168.1.255",\n  port: 8001,\n  transport: "udp",\n});\nerror: Uncaught (in promise) PermissionDenied: Permission denied (os error 13)',
+    ),
     ("refused-remote-name", "curl: (7) Failed to connect to 192.168.122.13 port 8080: Connection refused"),
     ("refused-remote-name", "getaddrinfo ENOTFOUND api.staging.example.org"),
     ("timeout-dropped-name", "getaddrinfo EAI_AGAIN registry.npmjs.org"),
