@@ -147,6 +147,19 @@ LEADS: list[tuple[str, str]] = [
         "adb-connect-refused",
         "adb connect 192.168.1.42:5555: cannot connect to 192.168.1.42:5555: Connection timed out (10060)",
     ),
+    (
+        "refused-remote-name",
+        "When I try and run the command `ssh -R 80:localhost:80 serveo.net` to tunnel for the webserver I'm hosting it says this: `ssh: connect to host serveo.net port 22: Connection refused`",
+    ),
+    (
+        "refused-remote-name",
+        "curl: (7) Failed to connect to api.staging.example.org port 8443 after 12 ms: Connection refused",
+    ),
+    ("host-unreachable-remote", "Error: connect EHOSTUNREACH 145.108.224.57:280"),
+    (
+        "timeout-dropped",
+        "Oct 14 22:22:35.959 - [DEBUG] connect 2607:f8b0:401e:9::11 fail:timeout('timed out',)",
+    ),
     ("timeout-dropped", "dial tcp 10.20.0.7:6443: i/o timeout"),
     ("timeout-dropped", "Error: connect ETIMEDOUT 172.16.4.2:443"),
     (
@@ -274,6 +287,13 @@ NEAR_MISSES: list[tuple[str, str]] = [
     ("windows-excluded-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("permission-denied-high-port", "Error: listen EACCES: permission denied 0.0.0.0:80"),
     ("timeout-dropped-name", "Error: connect ETIMEDOUT 172.16.4.2:443"),
+    ("host-unreachable-remote", "connect EHOSTUNREACH 192.168.50.1:80"),
+    (
+        "permission-denied-high-port",
+        'await conn.send(msg, {\n  hostname: "192.168.1.255",\n  port: 8001,\n  transport: "udp",\n});\nerror: Uncaught (in promise) PermissionDenied: Permission denied (os error 13)',
+    ),
+    ("refused-remote-name", "curl: (7) Failed to connect to 192.168.122.13 port 8080: Connection refused"),
+    ("refused-remote-name", "getaddrinfo ENOTFOUND api.staging.example.org"),
     ("timeout-dropped-name", "getaddrinfo EAI_AGAIN registry.npmjs.org"),
     ("adb-connect-refused", "adb devices shows nothing for 192.168.1.42:5555"),
     ("privileged-port-denied", "Errno::EACCES: Permission denied - send(2) to 255.255.255.255:67 broadcast"),
@@ -453,3 +473,54 @@ def test_no_text_of_a_diagnosis_holds_a_port_stub_or_a_placeholder_in_what_a_com
     for text in texts + [c.cmd for cmds in d.commands.values() for c in cmds] + says:
         assert "@" not in text and "<port>" not in text.lower(), text
     assert not any(_UNFILLED.search(text) for text in says), says
+
+
+# (paste, the diagnoses that apply, most specific first): where several causes fit, the order matters
+RANKINGS: list[tuple[str, list[str]]] = [
+    (
+        "MongooseServerSelectionError: connect ECONNREFUSED ::1:27017",
+        ["refused-ipv6-loopback", "refused-service-not-running", "refused-loopback"],
+    ),
+    (
+        "docker compose: api-1 | Error: connect ECONNREFUSED ::1:5432",
+        [
+            "localhost-in-container",
+            "refused-ipv6-loopback",
+            "refused-service-not-running",
+            "refused-loopback",
+        ],
+    ),
+    (
+        "ECONNREFUSED 127.0.0.1:11434 from open-webui container",
+        ["localhost-in-container", "ollama-not-running", "refused-loopback"],
+    ),
+    (
+        "Error starting userland proxy: listen udp4 0.0.0.0:53: bind: address already in use",
+        ["dns-port-53-in-use", "docker-host-port-taken", "port-in-use"],
+    ),
+    (
+        "flask on my macbook: OSError: [Errno 48] Address already in use, port 5000",
+        ["port-in-use-macos-airplay", "port-in-use"],
+    ),
+    (
+        "my friend can't open http://192.168.0.23:5173 from his laptop",
+        ["dev-server-from-another-device", "lan-address-from-another-device"],
+    ),
+    (
+        "my laptop can't reach 192.168.1.10:3000 but it gives connection refused",
+        ["lan-address-from-another-device", "refused-remote"],
+    ),
+    (
+        "failed to connect to '192.168.1.42:5555': Connection refused (adb connect)",
+        ["adb-connect-refused", "refused-remote"],
+    ),
+    (
+        "docker run -p 8000:8000 myapi, then curl localhost:8000 gives curl: (56) Recv failure: Connection reset by peer",
+        ["reset-app-on-container-loopback", "reset-mid-connection"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("paste", "order"), RANKINGS)
+def test_the_most_specific_cause_leads_and_the_others_follow_in_order(paste: str, order: list[str]) -> None:
+    assert [d.id for d in _diagnosed(paste)] == order
