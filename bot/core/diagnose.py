@@ -30,6 +30,7 @@ _CONNECT_WORDS = frozenset(
 )
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 _MAPPED_PORT_RE = re.compile(r":(\d{1,5})(?![\d.:])")
+_TWO_PORTS_RE = re.compile(r"(?<=[\d\]]):\d{1,5}:(\d{1,5})$")
 
 
 class Diagnosed(NamedTuple):
@@ -222,8 +223,10 @@ def _values(
         values["port"] = str(f.port.number)
         if f.port.range not in ("invalid", "well-known"):
             values["ephemeral"] = ephemeral_sentence(f.port.ephemeral_on, kb)
-        mapped = _MAPPED_PORT_RE.match(text, f.span[1]) or _MAPPED_PORT_RE.search(f.text, len(f.text) - 6)
-        if mapped is not None and mapped.group(1) != values["port"]:
+        # The port after the subject's: the container port in `-p 8080:80`, `-p 5432:5432` or
+        # `-p 127.0.0.1:8080:80` (where the endpoint's own text holds both).
+        mapped = _MAPPED_PORT_RE.match(text, f.span[1]) or _TWO_PORTS_RE.search(f.text)
+        if mapped is not None:
             values["port2"] = mapped.group(1)
     services = [s for s in services_of(f, kb) if not when.services or s in when.services]
     if services and services[0] in kb.entries:

@@ -516,7 +516,7 @@ RANKINGS: list[tuple[str, list[str]]] = [
     ),
     (
         "docker run -p 8000:8000 myapi, then curl localhost:8000 gives curl: (56) Recv failure: Connection reset by peer",
-        ["reset-app-on-container-loopback", "reset-mid-connection"],
+        ["reset-app-on-container-loopback", "docker-publish-mapping", "reset-mid-connection"],
     ),
 ]
 
