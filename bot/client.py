@@ -13,6 +13,7 @@ The bot is always discord.py's `AutoShardedBot`: without `NETEXPLAIN_SHARDS` it 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import ipaddress
 import logging
@@ -299,6 +300,10 @@ class NetexplainBot(commands.AutoShardedBot):
             "shard %d identifies (bucket %d, waited %.1fs)", shard, self.identify_gate.bucket(shard), waited
         )
         self.metrics.identifies.inc(str(shard))
+        if self.session_limit is not None:  # this identify spends one (until the next read says)
+            self.session_limit = dataclasses.replace(
+                self.session_limit, remaining=self.session_limit.remaining - 1
+            )
 
     def stop_for(self, error: BaseException) -> None:
         """Ask the runner to stop the bot and exit with the code for `error`."""
