@@ -273,7 +273,7 @@ class NetexplainBot(commands.AutoShardedBot):
             self.session_limit.max_concurrency,
         )
         if self.config.uses_postgres:
-            registry = await ShardRegistry(self.config.db_url.reveal()).open()
+            registry = await ShardRegistry(self.config.db_url.reveal(), on_conflict=self.stop_for).open()
             self.identify_gate.registry = registry
             await registry.register(ids[0], ids[-1], self.shard_count)
         # With the count known, discord.py connects to DEFAULT_GATEWAY, which NETEXPLAIN_GATEWAY_URL

@@ -11,7 +11,8 @@ shares the database: each registers its range (a process whose total disagrees w
 whose range overlaps one, refuses to start with `ShardConflict`), and each identify takes its bucket's
 turn under a PostgreSQL advisory lock, reading and writing the bucket's last identify time in
 `netexplain_identify_buckets`. A process counts as live while its registration connection is open,
-so a killed process frees its range as soon as PostgreSQL notices the connection is gone.
+so a killed process frees its range as soon as PostgreSQL notices the connection is gone; a process
+whose connection drops registers again (and stops, through `on_conflict`, if its range was taken).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,18 +75,65 @@ class SessionStartLimit:
 class ShardRegistry:
     """The processes sharing one PostgreSQL: registered ranges and the identify queue."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        on_conflict: Callable[[ShardConflict], None] | None = None,
+        retry_delay: float = 1.0,
+        instance: str | None = None,
+    ) -> None:
         self._dsn = dsn
         self._conn: Any = None
         self._lock = asyncio.Lock()  # one connection: one statement at a time
-        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._reconnect: asyncio.Task[None] | None = None
+        self._on_conflict = on_conflict
+        self._retry_delay = retry_delay
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"  # names it to the others
         self.range: tuple[int, int, int] | None = None
 
     async def open(self) -> ShardRegistry:
+        await self._connect()
+        return self
+
+    async def _connect(self) -> None:
         import asyncpg
 
-        self._conn = await asyncpg.connect(self._dsn)
-        return self
+        conn = await asyncpg.connect(self._dsn)
+        conn.add_termination_listener(self._on_lost)
+        self._conn = conn
+        self._connected.set()
+
+    def _on_lost(self, _conn: object) -> None:
+        """The registration connection died: the range looks free to others until registered again."""
+        self._connected.clear()
+        if self._closing or self._reconnect is not None:
+            return
+        log.warning("lost the PostgreSQL shard registration; registering again")
+        self._reconnect = asyncio.get_running_loop().create_task(self._register_again())
+
+    async def _register_again(self) -> None:
+        delay = self._retry_delay
+        try:
+            while not self._closing:
+                await asyncio.sleep(delay)
+                try:
+                    await self._connect()
+                    if self.range is not None:
+                        await self.register(*self.range)
+                    return
+                except ShardConflict as exc:  # another process took the range meanwhile
+                    log.error("%s", exc)
+                    if self._on_conflict is not None:
+                        self._on_conflict(exc)
+                    return
+                except Exception as exc:
+                    log.warning("PostgreSQL shard registration failed again: %s", type(exc).__name__)
+                    delay = min(delay * 2, 30.0)
+        finally:
+            self._reconnect = None
 
     async def register(self, first: int, last: int, count: int) -> None:
         """Claim shards `first`..`last` of `count`, or raise `ShardConflict` naming the live process."""
@@ -125,8 +174,12 @@ class ShardRegistry:
         log.info("registered shards %s as %s", mine, self.instance)
 
     async def wait_turn(self, bucket: int) -> float:
-        """Wait until `bucket` may identify, across every process; returns the seconds waited."""
+        """Wait until `bucket` may identify, across every process; returns the seconds waited.
+
+        While the registration connection is down this waits for it: no identify goes uncoordinated.
+        """
         started = time.monotonic()
+        await self._connected.wait()
         async with self._lock, self._conn.transaction():
             # Held until commit: the next process in this bucket reads the time written below.
             await self._conn.execute("SELECT pg_advisory_xact_lock($1, $2)", _IDENTIFY_LOCK, bucket)
@@ -148,9 +201,13 @@ class ShardRegistry:
 
     async def close(self) -> None:
         """Give the range back and disconnect."""
+        self._closing = True
+        if self._reconnect is not None:
+            self._reconnect.cancel()
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
+        conn.remove_termination_listener(self._on_lost)
         try:
             if not conn.is_closed():
                 await conn.execute(

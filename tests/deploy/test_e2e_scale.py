@@ -66,10 +66,13 @@ async def test_without_netexplain_shards_the_bot_opens_discords_recommended_coun
             assert await probe_json(port, "livez") == (200, {"status": "ok"})
             alice = server.create_user("alice", guild_id=guilds[1])["id"]
             channel = server.create_channel(guilds[1], "help")["id"]
+            assert metric(samples, "netexplain_rate_limit_hits_total", scope="user") == 0
+            server.fail_next("POST", r"/channels/\d+/messages$", 429, retry_after=0.3)
             question = await server.send_message(
                 alice, channel, "why ECONNREFUSED ::1:5432", mention_bot=True
             )
-            await server.wait_for(lambda: replies_to(server, question["id"]))
+            await server.wait_for(lambda: replies_to(server, question["id"]))  # discord.py waited, retried
+            assert metric(await scrape(port), "netexplain_rate_limit_hits_total", scope="user") == 1
 
             await server.drop_gateway()  # a reconnect: not ready for a moment, never not alive
             assert (await probe_json(port, "livez"))[0] == 200
@@ -110,6 +113,19 @@ async def test_failures_a_restart_cannot_fix_have_their_own_exit_codes(tmp_path:
         assert await low.wait() == EXIT_SESSION_LIMIT
         one_sentence(low, "Only 5 of Discord's 5 daily session starts are left")
         assert server.identify_log == [] and server.session_starts_remaining == 5
+
+
+async def test_a_bot_asked_to_identify_again_stops_before_the_session_start_reserve(tmp_path: Path) -> None:
+    # 7 starts: the first identify leaves 6, one more leaves 5 (the reserve); the third would not.
+    async with LoopbackDiscord(session_start_limit=7) as server:
+        bot = await BotProcess(bot_env(server, tmp_path / "s.sqlite3", message_content=False)).start()
+        await bot.ready()
+        await server.invalidate_sessions()  # not resumable: identify again
+        await server.wait_for(lambda: len(server.identify_log) == 2, timeout=20)
+        await server.invalidate_sessions()
+        assert await bot.wait(30) == EXIT_SESSION_LIMIT
+        one_sentence(bot, "Only 5 of Discord's 7 daily session starts are left", "1 would be needed")
+        assert len(server.identify_log) == 2 and server.session_starts_remaining == 5
 
 
 async def test_tini_in_the_image_leaves_a_fatal_exit_stopped_and_a_failure_restartable(
