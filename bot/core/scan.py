@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 from bot.core.classify import ProgramLookup, classify_in
@@ -172,21 +171,29 @@ _GROUP_OF: dict[str, GroupKind] = {
 }
 
 
-@dataclass(slots=True)
 class ScanGroup:
     """One distinct thing found in a log: how many lines hold it, the first and the last of them.
 
     `sample` is its first finding (for endpoints, errors and terms); `lead` the title and summary of a
-    diagnosis (the lead of the lines' answers).
+    diagnosis (the lead of the lines' answers). (A plain class: `explain` must not import dataclasses.)
     """
 
-    kind: GroupKind
-    key: str
-    count: int
-    first: int
-    last: int
-    sample: Finding | None = None
-    lead: tuple[str, str] | None = None
+    __slots__ = ("count", "first", "key", "kind", "last", "lead", "sample")
+
+    def __init__(
+        self,
+        kind: GroupKind,
+        key: str,
+        number: int,
+        sample: Finding | None = None,
+        lead: tuple[str, str] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.key = key
+        self.count = 1
+        self.first = self.last = number
+        self.sample = sample
+        self.lead = lead
 
 
 class ScanSummary:
@@ -230,7 +237,7 @@ class ScanSummary:
             group.count += 1
             group.last = number
         elif len(groups) < self.capacity:
-            groups[key] = ScanGroup(kind, key, 1, number, number, sample, lead)
+            groups[key] = ScanGroup(kind, key, number, sample, lead)
         else:
             self.overflow[kind] += 1
 
