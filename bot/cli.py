@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         const=True,
         default=None,
         help="the distinct endpoints, errors and diagnoses, each with its count, first and last line "
-        "(the default on a terminal)",
+        "(the default on a terminal, without --json)",
     )
     view.add_argument(
         "--lines", dest="summary", action="store_const", const=False, help="each line with findings"
@@ -232,13 +232,14 @@ def cmd_scan(
     err: TextIO | None = None,
 ) -> int:
     """Scan a log: per line (`summary=False`), or the distinct things found, grouped (`summary=True`;
-    by default when `out` is a terminal). `answers` adds each line's full answer to its JSON object."""
+    by default when `out` is a terminal, except for JSON). `answers` adds each line's full answer to
+    its JSON object."""
     from bot.core import explanation, scan
     from bot.core.scan import FindingCache, ScanSummary
     from bot.terminal import render_scan_line
 
-    if summary is None:
-        summary = out.isatty() and not answers
+    if summary is None:  # JSON is per line unless asked otherwise, terminal or not
+        summary = out.isatty() and not as_json
     kb = _load()
     reading = _Reading(source)
     progress = _Progress(sys.stderr if err is None else err, reading)

@@ -167,11 +167,11 @@ def test_scan_summary_json_is_one_document_of_groups_with_counts_and_line_number
     assert counts == sorted(counts, reverse=True) and counts[0] == 3
 
 
-def test_scan_summary_on_a_terminal_by_default_and_lines_on_request(env: dict[str, str]) -> None:
+def test_scan_summary_on_a_terminal_by_default_and_lines_or_json_on_request(env: dict[str, str]) -> None:
     import pty
 
     outputs = {}
-    for args in ((), ("--lines",)):
+    for args in ((), ("--lines",), ("--json",)):
         leader, follower = pty.openpty()
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "scan", *args, "-"],
@@ -190,6 +190,7 @@ def test_scan_summary_on_a_terminal_by_default_and_lines_on_request(env: dict[st
     assert "3×  Connection refused (ECONNREFUSED)  (lines 2–5)" in summary
     assert "Endpoints" in summary and "Errors" in summary
     assert lines.splitlines()[0].startswith("2:") and "lines read" not in lines
+    assert json.loads(outputs[("--json",)].splitlines()[0])["line"] == 2  # JSON stays per line
 
 
 def _read_all(fd: int) -> str:
