@@ -58,7 +58,7 @@ class FindingCache:
     logs where nothing repeats.
     """
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
         self.hits = 0
         self.misses = 0
