@@ -14,7 +14,7 @@ import pytest
 
 from bot.client import NetexplainBot
 from bot.config import Config, load_config
-from bot.health import HealthServer
+from bot.health import HealthServer, probe
 from bot.logs import CONTENT_HIDDEN, REDACTED, HideDiscordPayloads, JsonFormatter, Redactor, secrets_of
 from bot.store import PROBE_TIMEOUT, SCHEMA_VERSION, SQLiteSettingsStore
 from tests.deploy.ops import free_port, healthz, probe_json
@@ -62,12 +62,19 @@ def test_discord_payload_dumps_are_cut_to_their_event_name() -> None:
     assert "my secret" not in http.getMessage() and CONTENT_HIDDEN in http.getMessage()
 
 
-async def test_readiness_names_each_failing_check_and_liveness_does_not(tmp_path: Path) -> None:
+async def test_readiness_names_each_failing_check_and_liveness_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = await SQLiteSettingsStore(tmp_path / "s.sqlite3").open()
     bot = NetexplainBot(Config(db_path=tmp_path / "s.sqlite3"), store=store)
     port = free_port()
     server = await HealthServer(bot, "127.0.0.1", port).start()
+    monkeypatch.setenv("NETEXPLAIN_HEALTH_PORT", str(port))
     try:
+        # The container's probe: /livez by default (alive though not connected), or the one named.
+        assert await asyncio.to_thread(probe, []) == 0
+        assert await asyncio.to_thread(probe, ["readyz"]) == 1
+        assert await asyncio.to_thread(probe, ["nonsense"]) == 2
         status, body = await healthz(port)  # not connected, knowledge not loaded yet
         assert status == 503 and body["status"] == "unhealthy"
         assert body["checks"]["gateway"] == {"ok": False, "detail": "not connected"}
