@@ -2,14 +2,18 @@
 
 Everything a cog needs is an attribute here: `config`, `kb` (the knowledge base, loaded once),
 `store` (guild settings) and `linker` (question → answer, so answers follow edits and deletes).
-Operations live here too: `metrics` (fed by the events below), `gateway_connected()` for `/healthz`,
+Operations live here too: `metrics` (fed by the events below), `gateway_connected()` for `/readyz`,
 and `drain()`, which stops taking events and lets answers in flight finish before `close()`.
-`create_bot(config)` builds a sharded bot when `NETEXPLAIN_SHARDS` names this process's shards.
+
+The bot is always discord.py's `AutoShardedBot`: without `NETEXPLAIN_SHARDS` it asks Discord
+(`GET /gateway/bot`) how many shards to open and opens all of them; with it, the range it names.
+`create_bot(config)` builds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import ipaddress
 import logging
@@ -19,6 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -29,7 +34,8 @@ from bot.cogs._linker import AnswerLinker
 from bot.config import Config
 from bot.kb import Knowledge, load_knowledge
 from bot.metrics import BotMetrics
-from bot.store import SettingsStore, open_store
+from bot.shards import IdentifyGate, SessionStartLimit, SessionStartsLow, ShardRegistry
+from bot.store import SchemaTooNew, SettingsStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,16 @@ APOLOGY = "Sorry, something went wrong on my side while answering. It has been l
 
 class StartupError(RuntimeError):
     """Start-up could not finish; the message is one sentence for the operator."""
+
+
+def store_failure_sentence(config: Config, exc: BaseException) -> str:
+    """The operator's sentence for a settings database that could not be opened."""
+    if isinstance(exc, SchemaTooNew):
+        return str(exc)
+    return (
+        f"The settings database at {config.database_label} could not be opened: "
+        f"{str(exc).rstrip('.') or type(exc).__name__}."
+    )
 
 
 def discover_extensions() -> Iterator[str]:
@@ -113,8 +129,12 @@ def user_sentence(error: BaseException) -> str | None:
     return None
 
 
-class NetexplainBot(commands.Bot):
-    """netexplain on Discord: no prefix commands, no pings, no privileged intent unless watching."""
+class NetexplainBot(commands.AutoShardedBot):
+    """netexplain on Discord: no prefix commands, no pings, no privileged intent unless watching.
+
+    `shard_ids`/`shard_count` name this process's shards (`NETEXPLAIN_SHARDS=0-3/16`: shards 0..3 of
+    16); without them, Discord's recommended count, all in this process.
+    """
 
     def __init__(
         self,
@@ -128,7 +148,7 @@ class NetexplainBot(commands.Bot):
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = config.message_content
-        options: dict[str, Any] = dict(shard_options)  # shard_ids/shard_count for the sharded bot
+        options: dict[str, Any] = dict(shard_options)  # shard_ids/shard_count: this process's range
         if _is_loopback_url(config.gateway_url):
             # READY waits this long for GUILD_CREATEs; a local server sends them at once.
             options["guild_ready_timeout"] = 0.1
@@ -141,6 +161,7 @@ class NetexplainBot(commands.Bot):
             # No message cache: edits, deletes and reactions are handled from their raw events and the
             # 🔎 click fetches its message, so the cache would only hold 1,000 messages for nobody.
             max_messages=None,
+            http_trace=self._count_rate_limits(),
             **options,
         )
         self.config = config
@@ -155,6 +176,11 @@ class NetexplainBot(commands.Bot):
         # costs one task, not one per listener (discord.py starts a task for each).
         self.message_handler: Callable[[discord.Message], Awaitable[None]] | None = None
         self._connects = 0
+        self.identify_gate = IdentifyGate()
+        self.session_limit: SessionStartLimit | None = None
+        # Set when the bot must stop for a reason a restart cannot fix (the runner waits on it).
+        self.fatal = asyncio.Event()
+        self.fatal_error: BaseException | None = None
         self._watch_metrics()
         self._guard_parsers()
 
@@ -184,10 +210,7 @@ class NetexplainBot(commands.Bot):
             try:
                 self._store = await open_store(self.config)
             except Exception as exc:
-                raise StartupError(
-                    f"The settings database at {self.config.database_label} could not be opened: "
-                    f"{str(exc).rstrip('.') or type(exc).__name__}."
-                ) from exc
+                raise StartupError(store_failure_sentence(self.config, exc)) from exc
         self.tree.on_error = self.on_app_command_error
         for name in discover_extensions():
             await self.load_extension(name)
@@ -223,9 +246,80 @@ class NetexplainBot(commands.Bot):
         if self.message_handler is not None:
             await self.message_handler(message)
 
+    async def launch_shards(self) -> None:
+        """Learn the shard count and session starts, claim this process's range, connect every shard.
+
+        Without `NETEXPLAIN_SHARDS` the count is Discord's recommendation, all in this process. With a
+        range and PostgreSQL, the range is registered there first (`bot.shards.ShardRegistry`).
+        """
+        if self.is_closed():
+            return
+        count, _url, limits = await self.http.get_bot_gateway()
+        self.session_limit = SessionStartLimit.from_payload(dict(limits))
+        self.identify_gate.max_concurrency = self.session_limit.max_concurrency
+        if self.shard_count is None:
+            self.shard_count = count
+            log.info(
+                "Discord recommends %d shard%s: opening all of them here", count, "" if count == 1 else "s"
+            )
+        ids = self.shard_ids_here()
+        self.session_limit.check(len(ids))
+        log.info(
+            "shards %s of %d here; %d of %d session starts left today, %d identify at a time",
+            f"{ids[0]}-{ids[-1]}",
+            self.shard_count,
+            self.session_limit.remaining,
+            self.session_limit.total,
+            self.session_limit.max_concurrency,
+        )
+        if self.config.uses_postgres:
+            registry = await ShardRegistry(self.config.db_url.reveal(), on_conflict=self.stop_for).open()
+            self.identify_gate.registry = registry
+            await registry.register(ids[0], ids[-1], self.shard_count)
+        # With the count known, discord.py connects to DEFAULT_GATEWAY, which NETEXPLAIN_GATEWAY_URL
+        # may have pointed elsewhere, instead of the URL /gateway/bot returned.
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Take the shard's identify turn (every process, with PostgreSQL); stop if starts run low."""
+        shard = shard_id or 0
+        waited = await self.identify_gate.wait_turn(shard)
+        if not initial:  # the first identifies were checked together in launch_shards
+            try:
+                _, _, limits = await self.http.get_bot_gateway()
+            except (discord.HTTPException, OSError) as exc:
+                log.warning("could not read the session start limit before identifying: %s", exc)
+            else:
+                self.session_limit = SessionStartLimit.from_payload(dict(limits))
+                try:
+                    self.session_limit.check(1)
+                except SessionStartsLow as exc:
+                    self.stop_for(exc)
+                    await asyncio.Event().wait()  # never identify; close() cancels this
+        log.info(
+            "shard %d identifies (bucket %d, waited %.1fs)", shard, self.identify_gate.bucket(shard), waited
+        )
+        self.metrics.identifies.inc(str(shard))
+        if self.session_limit is not None:  # this identify spends one (until the next read says)
+            self.session_limit = dataclasses.replace(
+                self.session_limit, remaining=self.session_limit.remaining - 1
+            )
+
+    def stop_for(self, error: BaseException) -> None:
+        """Ask the runner to stop the bot and exit with the code for `error`."""
+        if self.fatal_error is None:
+            self.fatal_error = error
+        self.fatal.set()
+
     async def close(self) -> None:
         """Close the gateway, then the settings store."""
+        # discord.py's AutoShardedClient.close() assumes connect() ran (it creates the event queue
+        # there); a start-up failure before connecting (a rejected token) must still close cleanly.
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            self._AutoShardedClient__queue: asyncio.PriorityQueue[Any] = asyncio.PriorityQueue()
         await super().close()
+        if self.identify_gate.registry is not None:
+            await self.identify_gate.registry.close()
         if self._store is not None:
             await self._store.close()
 
@@ -233,13 +327,30 @@ class NetexplainBot(commands.Bot):
 
     @property
     def shard_count_here(self) -> int:
-        """How many gateway connections this process holds."""
-        return 1
+        """How many gateway connections this process holds (or will, once Discord said how many)."""
+        if self.shard_ids:
+            return len(self.shard_ids)
+        return self.shard_count or 1
+
+    def shard_ids_here(self) -> list[int]:
+        """The shard ids this process holds (empty until the count is known)."""
+        if self.shard_ids:
+            return list(self.shard_ids)
+        return list(range(self.shard_count)) if self.shard_count else []
+
+    def shards_down(self) -> list[int]:
+        """The shards of this process that are not connected now."""
+        shards = self.shards
+        return [shard for shard in self.shard_ids_here() if shard not in shards or shards[shard].is_closed()]
 
     def gateway_connected(self) -> bool:
-        """True when every gateway connection of this process is open and READY was received."""
-        ws = self.ws
-        return self.is_ready() and not self.is_closed() and ws is not None and ws.open
+        """True when every shard of this process is open and READY was received on all of them."""
+        return (
+            self.is_ready()
+            and not self.is_closed()
+            and bool(self.shard_ids_here())
+            and not self.shards_down()
+        )
 
     @property
     def knowledge_loaded(self) -> bool:
@@ -288,6 +399,38 @@ class NetexplainBot(commands.Bot):
         self.metrics.watch(
             "netexplain_shards", "Gateway shards this process holds.", lambda: float(self.shard_count_here)
         )
+        self.metrics.watch(
+            "netexplain_shard_count",
+            "Shards of the whole bot (0 until Discord said).",
+            lambda: float(self.shard_count or 0),
+        )
+        self.metrics.watch_shards(
+            "netexplain_shard_connected",
+            "1 when this shard's gateway connection is open.",
+            lambda: ((shard, float(shard not in self.shards_down())) for shard in self.shard_ids_here()),
+        )
+        self.metrics.watch_shards(
+            "netexplain_gateway_latency_seconds",
+            "Time between this shard's last heartbeat and its acknowledgement.",
+            lambda: ((shard_id, info.latency) for shard_id, info in self.shards.items()),
+        )
+        self.metrics.watch(
+            "netexplain_session_starts_remaining",
+            "Discord's daily session starts left, as last read from /gateway/bot (-1: not read yet).",
+            lambda: float(self.session_limit.remaining if self.session_limit else -1),
+        )
+
+    def _count_rate_limits(self) -> aiohttp.TraceConfig:
+        """An aiohttp trace that counts Discord's 429 answers (discord.py waits and retries them)."""
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(_session: Any, _context: Any, params: aiohttp.TraceRequestEndParams) -> None:
+            if params.response.status == 429:
+                scope = params.response.headers.get("X-RateLimit-Scope", "user")
+                self.metrics.rate_limit_hits.inc(scope if scope in ("user", "global", "shared") else "user")
+
+        trace.on_request_end.append(on_request_end)
+        return trace
 
     def _guard_parsers(self) -> None:
         """Make one malformed gateway event cost one event, not the connection; drop our own messages.
@@ -382,34 +525,8 @@ class NetexplainBot(commands.Bot):
         log.exception("event %s failed (%s)", event_method, context or "no arguments")
 
 
-class ShardedNetexplainBot(NetexplainBot, commands.AutoShardedBot):
-    """netexplain holding several shards in one process (`NETEXPLAIN_SHARDS=0-3/16`: shards 0..3 of 16)."""
-
-    @property
-    def shard_count_here(self) -> int:
-        return len(self.shard_ids or ()) or 1
-
-    async def close(self) -> None:
-        # discord.py's AutoShardedClient.close() assumes connect() ran (it creates the event queue there);
-        # a start-up failure before connecting (a rejected token) must still close cleanly.
-        if not hasattr(self, "_AutoShardedClient__queue"):
-            self._AutoShardedClient__queue: asyncio.PriorityQueue[Any] = asyncio.PriorityQueue()
-        await super().close()
-
-    def gateway_connected(self) -> bool:
-        shards = self.shards
-        return (
-            self.is_ready()
-            and not self.is_closed()
-            and len(shards) == self.shard_count_here
-            and all(not shard.is_closed() for shard in shards.values())
-        )
-
-
 def create_bot(config: Config, **kwargs: Any) -> NetexplainBot:
-    """The bot `config` asks for: one connection, or the shards named by `NETEXPLAIN_SHARDS`."""
+    """The bot `config` asks for: the shards named by `NETEXPLAIN_SHARDS`, or Discord's recommendation."""
     if config.shards is None:
         return NetexplainBot(config, **kwargs)
-    return ShardedNetexplainBot(
-        config, shard_ids=config.shards.ids, shard_count=config.shards.count, **kwargs
-    )
+    return NetexplainBot(config, shard_ids=config.shards.ids, shard_count=config.shards.count, **kwargs)

@@ -185,6 +185,7 @@ def _parse_url(name: str, raw: Any, schemes: tuple[str, ...]) -> str | None:
 # TOML keys (lower case, no prefix) mapped to the environment variable they stand for.
 _TOML_KEYS = {
     "discord_token": "DISCORD_TOKEN",
+    "discord_token_file": "DISCORD_TOKEN_FILE",
     "db": "NETEXPLAIN_DB",
     "message_content": "NETEXPLAIN_MESSAGE_CONTENT",
     "log_level": "NETEXPLAIN_LOG_LEVEL",
@@ -218,6 +219,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return {_TOML_KEYS[key]: value for key, value in table.items()}
 
 
+def _read_token(values: Mapping[str, Any]) -> Secret:
+    """`DISCORD_TOKEN`, or the contents of the file named by `DISCORD_TOKEN_FILE` (never both).
+
+    A file keeps the token out of the process environment, which `/proc/PID/environ`, `docker inspect`
+    and crash reporters show: systemd's `LoadCredential=` and Compose's `secrets:` both provide one.
+    """
+    token = str(values.get("DISCORD_TOKEN", "")).strip()
+    path = str(values.get("DISCORD_TOKEN_FILE", "")).strip()
+    if not path:
+        return Secret(token)
+    if token:
+        raise ConfigError("Set DISCORD_TOKEN or DISCORD_TOKEN_FILE, not both.")
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"DISCORD_TOKEN_FILE names {path!r}, which could not be read: {exc.strerror or exc}."
+        ) from None
+    if not text:
+        raise ConfigError(f"DISCORD_TOKEN_FILE names {path!r}, which is empty.")
+    return Secret(text)
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Build the `Config` from the environment (and `NETEXPLAIN_CONFIG`, a TOML file, when set).
 
@@ -239,7 +263,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     if log_format not in LOG_FORMATS:
         raise ConfigError(f"NETEXPLAIN_LOG_FORMAT must be text or json, not {log_format!r}.")
     return Config(
-        token=Secret(str(values.get("DISCORD_TOKEN", "")).strip()),
+        token=_read_token(values),
         db_path=Path(db_raw).expanduser() if db_raw and not is_postgres else default_db_path(),
         db_url=Secret(db_raw if is_postgres else ""),
         message_content=_parse_bool(

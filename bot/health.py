@@ -1,12 +1,16 @@
-"""`/healthz` and `/metrics` on an opt-in local port (`NETEXPLAIN_HEALTH_PORT`, 127.0.0.1 by default).
+"""Probes and `/metrics` on an opt-in local port (`NETEXPLAIN_HEALTH_PORT`, 127.0.0.1 by default).
 
-`/healthz` answers 200 when the gateway is connected, the settings database accepts a write and the
-knowledge base is loaded, else 503; the JSON body says which check failed. `/metrics` is the
-Prometheus text format from `bot.metrics`. Nothing here is reachable from outside unless the operator
-sets `NETEXPLAIN_HEALTH_HOST` to a public address.
+- `/livez`: 200 while the event loop answers. A gateway reconnect is not a liveness failure: restarting
+  the process would only spend another of Discord's daily session starts.
+- `/readyz`: 200 when every shard of this process is connected (and not shutting down), the settings
+  database accepts a write within `PROBE_TIMEOUT` and has the schema version this code knows, and the
+  knowledge base is loaded; else 503. The JSON body says which check failed.
+- `/healthz`: the same as `/readyz` (the name older set-ups probe).
+- `/metrics`: the Prometheus text format from `bot.metrics`.
 
-`python -m bot.health` is the container's HEALTHCHECK: it asks `/healthz` of the running bot and exits
-0 (healthy) or 1, without curl in the image.
+Nothing here is reachable from outside unless the operator sets `NETEXPLAIN_HEALTH_HOST` to a public
+address. `python -m bot.health [livez|readyz]` asks the running bot (the container's HEALTHCHECK asks
+`/livez`) and exits 0 or 1, without curl in the image.
 """
 
 from __future__ import annotations
@@ -23,17 +27,19 @@ from aiohttp import web
 
 from bot.config import ConfigError, load_config
 from bot.metrics import CONTENT_TYPE
+from bot.store import PROBE_TIMEOUT, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from bot.client import NetexplainBot
 
 log = logging.getLogger(__name__)
 
-DB_CHECK_TIMEOUT = 3.0
+DB_CHECK_TIMEOUT = PROBE_TIMEOUT * 3  # the store gives up first; this bounds a hung connection too
+PROBES = ("livez", "readyz", "healthz")
 
 
 class HealthServer:
-    """The aiohttp app serving `/healthz` and `/metrics` for one bot."""
+    """The aiohttp app serving the probes and `/metrics` for one bot."""
 
     def __init__(self, bot: NetexplainBot, host: str, port: int) -> None:
         self.bot = bot
@@ -41,7 +47,9 @@ class HealthServer:
         self.port = port
         self._runner: web.AppRunner | None = None
         app = web.Application()
-        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/livez", self.livez)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/healthz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
         self.app = app
 
@@ -56,7 +64,7 @@ class HealthServer:
             await self._runner.cleanup()
             self._runner = None
             raise
-        log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
+        log.info("probes and metrics on http://%s:%d/livez, /readyz and /metrics", self.host, self.port)
         return self
 
     async def stop(self) -> None:
@@ -65,7 +73,7 @@ class HealthServer:
             await runner.cleanup()
 
     async def checks(self) -> dict[str, dict[str, Any]]:
-        """Each check's `ok` and a short detail."""
+        """Each readiness check's `ok` and a short detail."""
         bot = self.bot
         gateway = bot.gateway_connected()
         result: dict[str, dict[str, Any]] = {
@@ -73,19 +81,32 @@ class HealthServer:
             "knowledge": {"ok": bot.knowledge_loaded, "detail": bot.knowledge_summary()},
         }
         try:
-            await asyncio.wait_for(bot.store.check_writable(), DB_CHECK_TIMEOUT)
+            version = await asyncio.wait_for(bot.store.probe(), DB_CHECK_TIMEOUT)
         except Exception as exc:
-            detail = "not opened yet" if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, RuntimeError) and "open" in str(exc):
+                detail = "not opened yet"
+            elif isinstance(exc, TimeoutError):
+                detail = f"no answer within {DB_CHECK_TIMEOUT:g}s"
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
             result["database"] = {"ok": False, "detail": detail}
         else:
-            result["database"] = {"ok": True, "detail": "writable"}
+            ok = version == SCHEMA_VERSION
+            detail = f"writable, schema version {version}" + (
+                "" if ok else f" (this code needs {SCHEMA_VERSION})"
+            )
+            result["database"] = {"ok": ok, "detail": detail}
         return result
 
-    async def healthz(self, request: web.Request) -> web.Response:
+    async def livez(self, request: web.Request) -> web.Response:
+        """The event loop ran this handler: alive, whatever the gateway is doing."""
+        return web.json_response({"status": "ok"})
+
+    async def readyz(self, request: web.Request) -> web.Response:
         checks = await self.checks()
-        healthy = all(check["ok"] for check in checks.values())
-        body = {"status": "ok" if healthy else "unhealthy", "checks": checks}
-        return web.json_response(body, status=200 if healthy else 503)
+        ready = all(check["ok"] for check in checks.values())
+        body = {"status": "ok" if ready else "unhealthy", "checks": checks}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=self.bot.metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
@@ -94,13 +115,21 @@ class HealthServer:
 def _gateway_detail(bot: NetexplainBot, connected: bool) -> str:
     if bot.draining:
         return "shutting down"
+    down = bot.shards_down()
     if not connected:
+        if down:
+            return "not connected: shard " + ", ".join(str(shard) for shard in down)
         return "not connected"
     return f"connected, {len(bot.guilds)} servers"
 
 
 def probe(argv: list[str] | None = None) -> int:
-    """Exit 0 when the running bot's `/healthz` says ok (the Docker HEALTHCHECK), else 1."""
+    """Exit 0 when the running bot's `/livez` (or the probe named in `argv`) says ok, else 1."""
+    args = list(argv or [])
+    which = args[0] if args else "livez"
+    if which not in PROBES or len(args) > 1:
+        print(f"usage: python -m bot.health [{'|'.join(PROBES)}]", file=sys.stderr)
+        return 2
     try:
         config = load_config()
     except ConfigError as exc:
@@ -113,7 +142,7 @@ def probe(argv: list[str] | None = None) -> int:
         )
         return 1
     host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.health_host, config.health_host)
-    url = f"http://{f'[{host}]' if ':' in host else host}:{config.health_port}/healthz"
+    url = f"http://{f'[{host}]' if ':' in host else host}:{config.health_port}/{which}"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             body = response.read().decode()
@@ -124,7 +153,7 @@ def probe(argv: list[str] | None = None) -> int:
         print(f"netexplain health: {url} did not answer: {exc}", file=sys.stderr)
         return 1
     status = json.loads(body).get("status")
-    print(f"netexplain health: {status}")
+    print(f"netexplain health: {which} {status}")
     return 0 if status == "ok" else 1
 
 

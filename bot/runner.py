@@ -2,8 +2,13 @@
 
 Whatever goes wrong at start-up (no token, a rejected token, a refused privileged intent, a server
 that can't be reached, a health port in use) ends in one sentence on stderr and a non-zero exit code,
-never a traceback. SIGTERM and SIGINT stop the bot gracefully: no new events, answers in flight
-finish (up to `NETEXPLAIN_SHUTDOWN_TIMEOUT` seconds), then the gateway and the database close; exit 0.
+never a traceback. Conditions that a restart cannot fix have their own exit codes (`FATAL_EXIT_CODES`),
+which the systemd unit (`RestartPreventExitStatus=`) and the image's init (`tini -e`) do not restart:
+each restart would spend one of Discord's daily session starts for nothing. SIGTERM and SIGINT stop
+the bot gracefully: no new events, answers in flight finish (up to `NETEXPLAIN_SHUTDOWN_TIMEOUT`
+seconds), then the gateway and the database close; exit 0.
+
+The settings database is opened (and migrated) before anything talks to Discord.
 """
 
 from __future__ import annotations
@@ -18,16 +23,29 @@ import aiohttp
 import discord
 
 from bot import logs
-from bot.client import NetexplainBot, StartupError, create_bot, point_discord_py_at
+from bot.client import (
+    NetexplainBot,
+    StartupError,
+    create_bot,
+    point_discord_py_at,
+    store_failure_sentence,
+)
 from bot.config import Config, ConfigError, load_config
 from bot.health import HealthServer
-from bot.store import SQLiteSettingsStore
+from bot.shards import SessionStartsLow, ShardConflict
+from bot.store import SchemaTooNew, SettingsStore, SQLiteSettingsStore, open_store
 
 log = logging.getLogger("netexplain")
 
 EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
+EXIT_FAILURE = 1  # may pass by itself (Discord or the database unreachable): restart
+EXIT_CONFIG = 2  # a setting is missing or malformed
+EXIT_TOKEN = 3  # Discord rejected the token
+EXIT_INTENTS = 4  # Discord refused the message-content intent
+EXIT_SCHEMA = 5  # the settings database was migrated by a newer netexplain
+EXIT_SHARDS = 6  # the shard configuration does not fit (Discord's or the other processes')
+EXIT_SESSION_LIMIT = 7  # too few of today's session starts left to identify safely
+FATAL_EXIT_CODES = (EXIT_CONFIG, EXIT_TOKEN, EXIT_INTENTS, EXIT_SCHEMA, EXIT_SHARDS, EXIT_SESSION_LIMIT)
 
 NO_TOKEN = (
     "DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications "
@@ -57,31 +75,72 @@ def _gateway(config: Config) -> str:
     return config.gateway_url or str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
 
 
+_CLOSE_CODES = {
+    4004: (
+        "Discord rejected the token in DISCORD_TOKEN; copy it again from the developer portal.",
+        EXIT_TOKEN,
+    ),
+    4010: (
+        "Discord refused the shard numbers: NETEXPLAIN_SHARDS must name shards below its total.",
+        EXIT_SHARDS,
+    ),
+    4011: (
+        "Discord requires more shards for this bot (at most 2,500 servers per shard): unset "
+        "NETEXPLAIN_SHARDS to open Discord's recommended count, or raise its total.",
+        EXIT_SHARDS,
+    ),
+    4013: ("Discord refused the gateway intents this bot asked for.", EXIT_INTENTS),
+}
+
+
 def explain_failure(exc: BaseException, config: Config) -> str:
     """The sentence for a start-up or connection failure."""
+    return classify_failure(exc, config)[0]
+
+
+def classify_failure(exc: BaseException, config: Config) -> tuple[str, int]:
+    """The sentence and the exit code for a start-up or connection failure."""
     if isinstance(exc, discord.LoginFailure):
-        return "Discord rejected the token in DISCORD_TOKEN; copy it again from the developer portal."
+        return (
+            "Discord rejected the token in DISCORD_TOKEN; copy it again from the developer portal.",
+            EXIT_TOKEN,
+        )
     if isinstance(exc, discord.PrivilegedIntentsRequired):
         return (
             "Discord refused the message-content intent: enable it for the bot in the developer portal "
-            "(Bot → Privileged Gateway Intents), or unset NETEXPLAIN_MESSAGE_CONTENT."
+            "(Bot → Privileged Gateway Intents), or unset NETEXPLAIN_MESSAGE_CONTENT.",
+            EXIT_INTENTS,
         )
+    if isinstance(exc, SchemaTooNew):
+        return str(exc), EXIT_SCHEMA
+    if isinstance(exc, ShardConflict):
+        return str(exc), EXIT_SHARDS
+    if isinstance(exc, SessionStartsLow):
+        return str(exc), EXIT_SESSION_LIMIT
     if isinstance(exc, StartupError):
-        return str(exc)
+        cause = exc.__cause__
+        if isinstance(cause, SchemaTooNew):
+            return str(cause), EXIT_SCHEMA
+        return str(exc), EXIT_FAILURE
     if isinstance(exc, discord.GatewayNotFound | discord.ConnectionClosed):
         code = getattr(exc, "code", None)
+        if code in _CLOSE_CODES:
+            return _CLOSE_CODES[code]
         return f"The Discord gateway at {_gateway(config)} closed the connection" + (
             f" (code {code})." if code else "."
-        )
+        ), EXIT_FAILURE
     if isinstance(exc, discord.HTTPException):
-        return f"Discord answered {exc.status} while logging in: {exc.text or exc}."
+        return f"Discord answered {exc.status} while logging in: {exc.text or exc}.", EXIT_FAILURE
     if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
-        return f"Could not reach the Discord API at {_api_base(config)}: {exc or type(exc).__name__}."
-    return f"netexplain stopped after an unexpected {type(exc).__name__}: {exc}"
+        return (
+            f"Could not reach the Discord API at {_api_base(config)}: {exc or type(exc).__name__}.",
+            EXIT_FAILURE,
+        )
+    return f"netexplain stopped after an unexpected {type(exc).__name__}: {exc}", EXIT_FAILURE
 
 
-def _is_explained(exc: BaseException) -> bool:
-    return isinstance(exc, discord.LoginFailure | discord.PrivilegedIntentsRequired | StartupError)
+def _is_explained(exc: BaseException, config: Config) -> bool:
+    return classify_failure(exc, config)[1] != EXIT_FAILURE or isinstance(exc, StartupError)
 
 
 class _QuietReconnects(logging.Filter):
@@ -119,16 +178,31 @@ async def _start_health(bot: NetexplainBot, config: Config) -> HealthServer | No
         ) from None
 
 
+async def _open_store(config: Config) -> SettingsStore | int:
+    """The settings store, migrated; or the exit code after saying why it could not be opened."""
+    try:
+        return await open_store(config)
+    except SchemaTooNew as exc:
+        return fail(str(exc), EXIT_SCHEMA)
+    except Exception as exc:
+        log.debug("opening the settings database failed", exc_info=exc)
+        return fail(store_failure_sentence(config, exc))
+
+
 async def _run(config: Config) -> int:
-    bot = create_bot(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, stop.set)
+    store = await _open_store(config)
+    if isinstance(store, int):
+        return store
+    bot = create_bot(config, store=store)
     try:
         health = await _start_health(bot, config)
     except StartupError as exc:
+        await store.close()
         return fail(str(exc))
     try:
         return await _serve(bot, config, stop)
@@ -144,7 +218,8 @@ async def _serve(bot: NetexplainBot, config: Config, stop: asyncio.Event) -> int
         watchdog = asyncio.create_task(
             _connected_within(bot, config.connect_timeout), name="netexplain-watchdog"
         )
-        pending: set[asyncio.Task[object]] = {start, stopping, watchdog}  # type: ignore[arg-type]
+        fatal = asyncio.create_task(bot.fatal.wait(), name="netexplain-fatal")
+        pending: set[asyncio.Task[object]] = {start, stopping, watchdog, fatal}  # type: ignore[arg-type]
         code = EXIT_OK
         while True:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -152,12 +227,20 @@ async def _serve(bot: NetexplainBot, config: Config, stop: asyncio.Event) -> int
                 exc = start.exception()
                 if exc is not None:
                     log.debug("start-up failed", exc_info=exc)
-                    if bot.user is not None and not bot.connected_once.is_set() and not _is_explained(exc):
+                    if (
+                        bot.user is not None
+                        and not bot.connected_once.is_set()
+                        and not _is_explained(exc, config)
+                    ):
                         # Logged in over REST but never reached the gateway (discord.py 2.7 then dies
                         # with an AttributeError on its first reconnect).
                         code = fail(f"Could not connect to the Discord gateway at {_gateway(config)}.")
                     else:
-                        code = fail(explain_failure(exc, config))
+                        code = fail(*classify_failure(exc, config))
+                break
+            if fatal in done:
+                assert bot.fatal_error is not None
+                code = fail(*classify_failure(bot.fatal_error, config))
                 break
             if stopping in done:
                 log.info("stopping on a signal: no new events; answers in flight may finish")

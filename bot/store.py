@@ -5,6 +5,12 @@ process; `PostgresSettingsStore` shares settings between processes (`NETEXPLAIN_
 Reads are served from memory after the first one, because watching asks for a guild's settings on
 every message; writes go to disk before they return, so a crash loses nothing that was acknowledged.
 `open_store(config)` picks the implementation.
+
+Both databases carry a schema version in `netexplain_meta`. Opening a store migrates it: the numbered
+steps in `SQLITE_MIGRATIONS` / `POSTGRES_MIGRATIONS` from the version found up to `SCHEMA_VERSION`, one
+after the other in one transaction, under a lock that other processes opening the same database wait
+for (SQLite's write lock, a PostgreSQL advisory lock). A database with a newer version than this code
+knows raises `SchemaTooNew` and is left untouched.
 """
 
 from __future__ import annotations
@@ -52,30 +58,55 @@ class SettingsStore(Protocol):
 
     async def set_cooldown(self, guild_id: int, minutes: float | None) -> GuildSettings: ...
 
-    async def check_writable(self) -> None:
-        """Raise unless a write would succeed now (for `/healthz`); writes nothing that lasts."""
+    async def probe(self) -> int:
+        """Raise unless a write would succeed now (for `/readyz`); the schema version found.
+
+        Writes nothing that lasts, and gives up after `PROBE_TIMEOUT` instead of waiting on a lock.
+        """
         ...
 
     async def close(self) -> None: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS guild_settings (
-    guild_id         INTEGER PRIMARY KEY,
-    watch_mode       TEXT NOT NULL DEFAULT 'react' CHECK (watch_mode IN ('react', 'reply', 'off')),
-    cooldown_minutes REAL
-);
-CREATE TABLE IF NOT EXISTS watched_channels (
-    guild_id   INTEGER NOT NULL,
-    channel_id INTEGER NOT NULL,
-    PRIMARY KEY (guild_id, channel_id)
-);
+SCHEMA_VERSION = 2  # the last migration below; a database with a higher version refuses to open
+PROBE_TIMEOUT = 0.5  # seconds a readiness probe waits for the database's write lock
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer netexplain; the message is one sentence for the operator."""
+
+
+def _too_new(found: int, where: str) -> SchemaTooNew:
+    return SchemaTooNew(
+        f"The settings database at {where} has schema version {found}, newer than the {SCHEMA_VERSION} "
+        "this netexplain knows: upgrade netexplain (or point NETEXPLAIN_DB at another database)."
+    )
+
+
+_META = """
 CREATE TABLE IF NOT EXISTS netexplain_meta (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
     schema_version INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO netexplain_meta (id, schema_version) VALUES (1, 1);
+)
 """
+# Step N takes a database from version N-1 to N. Steps are never edited once released: add one.
+# IF NOT EXISTS in step 1: databases written before versions were read already have these tables.
+SQLITE_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS guild_settings (
+    guild_id         INTEGER PRIMARY KEY,
+    watch_mode       TEXT NOT NULL DEFAULT 'react' CHECK (watch_mode IN ('react', 'reply', 'off')),
+    cooldown_minutes REAL
+)""",
+        """CREATE TABLE IF NOT EXISTS watched_channels (
+    guild_id   INTEGER NOT NULL,
+    channel_id INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, channel_id)
+)""",
+    ),
+    # 2: PostgreSQL's shard coordination tables; SQLite serves one process, so nothing to add here.
+    2: (),
+}
 
 
 class SQLiteSettingsStore:
@@ -86,6 +117,8 @@ class SQLiteSettingsStore:
         self._conn: sqlite3.Connection | None = None
         self._cache: dict[int, GuildSettings] = {}
         self._lock = asyncio.Lock()
+        self._probe_conn: sqlite3.Connection | None = None
+        self._probe_lock = asyncio.Lock()
 
     async def open(self) -> SQLiteSettingsStore:
         """Create the file and tables if needed; call once before use."""
@@ -98,9 +131,36 @@ class SQLiteSettingsStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         # check_same_thread=False: calls hop between worker threads, but the lock serialises them.
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(_SCHEMA)
+        try:
+            self._migrate(conn)  # first: a file this code refuses stays exactly as it was
+            conn.execute("PRAGMA journal_mode=WAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the file to `SCHEMA_VERSION`, holding the write lock so other processes wait."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_META)
+            row = conn.execute("SELECT schema_version FROM netexplain_meta WHERE id = 1").fetchone()
+            found = 0 if row is None else int(row[0])
+            if found > SCHEMA_VERSION:
+                raise _too_new(found, str(self.path))
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in SQLITE_MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO netexplain_meta (id, schema_version) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET schema_version = excluded.schema_version",
+                    (version,),
+                )
+                log.info("settings database %s: migrated to schema version %d", self.path, version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -184,22 +244,40 @@ class SQLiteSettingsStore:
             raise ValueError("cooldown must not be negative")
         return await self._update(guild_id, cooldown_minutes=minutes)
 
-    def _probe_write(self) -> None:
+    def _probe_write(self) -> int:
+        db = self._db
+        if self._probe_conn is None:
+            if str(self.path) == ":memory:":
+                self._probe_conn = db  # nobody else can hold the lock of a private in-memory database
+            else:
+                # Its own connection with a short busy timeout: a probe never queues behind our writes.
+                self._probe_conn = sqlite3.connect(
+                    self.path, timeout=PROBE_TIMEOUT, check_same_thread=False, isolation_level=None
+                )
+        conn = self._probe_conn
         try:
-            self._db.execute("BEGIN IMMEDIATE")  # takes the write lock, as a real write would
-            self._db.execute("UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1")
+            conn.execute("BEGIN IMMEDIATE")  # takes the write lock, as a real write would
+            conn.execute("UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1")
+            return int(conn.execute("SELECT schema_version FROM netexplain_meta WHERE id = 1").fetchone()[0])
         finally:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
-    async def check_writable(self) -> None:
-        """Raise unless the file accepts a write now (it is rolled back)."""
-        async with self._lock:
-            await asyncio.to_thread(self._probe_write)
+    async def probe(self) -> int:
+        """Raise unless the file accepts a write now (rolled back); the schema version it holds."""
+        if str(self.path) == ":memory:":
+            async with self._lock:  # the probe shares the one connection
+                return await asyncio.to_thread(self._probe_write)
+        async with self._probe_lock:
+            return await asyncio.to_thread(self._probe_write)
 
     async def close(self) -> None:
         """Close the database file."""
         async with self._lock:
+            async with self._probe_lock:
+                probe, self._probe_conn = self._probe_conn, None
+                if probe is not None and probe is not self._conn:
+                    await asyncio.to_thread(probe.close)
             if self._conn is not None:
                 conn, self._conn = self._conn, None
                 await asyncio.to_thread(conn.close)
@@ -207,24 +285,37 @@ class SQLiteSettingsStore:
 
 # --------------------------------------------------------------------------- PostgreSQL
 
-_PG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS netexplain_guild_settings (
+POSTGRES_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS netexplain_guild_settings (
     guild_id         BIGINT PRIMARY KEY,
     watch_mode       TEXT NOT NULL DEFAULT 'react' CHECK (watch_mode IN ('react', 'reply', 'off')),
     cooldown_minutes DOUBLE PRECISION
-);
-CREATE TABLE IF NOT EXISTS netexplain_watched_channels (
+)""",
+        """CREATE TABLE IF NOT EXISTS netexplain_watched_channels (
     guild_id   BIGINT NOT NULL,
     channel_id BIGINT NOT NULL,
     PRIMARY KEY (guild_id, channel_id)
-);
-CREATE TABLE IF NOT EXISTS netexplain_meta (
-    id             INTEGER PRIMARY KEY CHECK (id = 1),
-    schema_version INTEGER NOT NULL
-);
-INSERT INTO netexplain_meta (id, schema_version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;
-"""
-_PG_SCHEMA_LOCK = 0x6E657478  # pg_advisory_xact_lock key: processes starting together create tables once
+)""",
+    ),
+    # 2: the processes holding shard ranges, and when each identify bucket last identified
+    # (bot/shards.py: ranges agree and don't overlap; identifies follow Discord's 5-second rule).
+    2: (
+        """CREATE TABLE netexplain_shard_processes (
+    instance    TEXT PRIMARY KEY,
+    first_shard INTEGER NOT NULL,
+    last_shard  INTEGER NOT NULL,
+    shard_count INTEGER NOT NULL,
+    backend_pid INTEGER NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+)""",
+        """CREATE TABLE netexplain_identify_buckets (
+    bucket        INTEGER PRIMARY KEY,
+    last_identify TIMESTAMPTZ NOT NULL
+)""",
+    ),
+}
+_PG_SCHEMA_LOCK = 0x6E657478  # pg_advisory_xact_lock key: processes starting together migrate once
 NOTIFY_CHANNEL = "netexplain_settings"
 
 
@@ -263,11 +354,33 @@ class PostgresSettingsStore:
             self._pool = await asyncpg.create_pool(
                 self._dsn, min_size=1, max_size=self._pool_size, command_timeout=10
             )
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _PG_SCHEMA_LOCK)
-                await conn.execute(_PG_SCHEMA)
-            await self._listen()
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._migrate(conn)
+                await self._listen()
+            except BaseException:
+                pool, self._pool = self._pool, None
+                await pool.close()
+                raise
         return self
+
+    async def _migrate(self, conn: Any) -> None:
+        """Bring the database to `SCHEMA_VERSION`; processes starting together wait for the first."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _PG_SCHEMA_LOCK)
+            await conn.execute(_META)
+            found = await conn.fetchval("SELECT schema_version FROM netexplain_meta WHERE id = 1") or 0
+            if found > SCHEMA_VERSION:
+                raise _too_new(found, _dsn_label(self._dsn))
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                for statement in POSTGRES_MIGRATIONS[version]:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO netexplain_meta (id, schema_version) VALUES (1, $1) "
+                    "ON CONFLICT (id) DO UPDATE SET schema_version = excluded.schema_version",
+                    version,
+                )
+                log.info("settings database: migrated to schema version %d", version)
 
     async def _listen(self) -> None:
         import asyncpg
@@ -384,13 +497,21 @@ class PostgresSettingsStore:
             minutes,
         )
 
-    async def check_writable(self) -> None:
-        """Raise unless the server accepts a write now (a primary, not a read-only standby); rolled back."""
-        async with self._db.acquire() as conn:
+    async def probe(self) -> int:
+        """Raise unless the server accepts a write now (a primary, not a read-only standby); rolled back.
+
+        The schema version is returned. Waits at most `PROBE_TIMEOUT` for a connection and for the row.
+        """
+        async with self._db.acquire(timeout=PROBE_TIMEOUT) as conn:
             tx = conn.transaction()
             await tx.start()
             try:
-                await conn.execute("UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1")
+                await conn.execute(f"SET LOCAL lock_timeout = {int(PROBE_TIMEOUT * 1000)}")
+                await conn.execute(
+                    "UPDATE netexplain_meta SET schema_version = schema_version WHERE id = 1",
+                    timeout=PROBE_TIMEOUT * 2,
+                )
+                return int(await conn.fetchval("SELECT schema_version FROM netexplain_meta WHERE id = 1"))
             finally:
                 await tx.rollback()
 
@@ -406,6 +527,12 @@ class PostgresSettingsStore:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+
+def _dsn_label(dsn: str) -> str:
+    from bot.config import Config, Secret
+
+    return Config(db_url=Secret(dsn)).database_label
 
 
 async def open_store(config: Config) -> SettingsStore:

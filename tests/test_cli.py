@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -107,14 +108,156 @@ def test_scan_prints_only_the_lines_with_findings(env: dict[str, str], tmp_path:
     assert lines[1].startswith("5:") and "9222" in lines[1]
 
 
-def test_scan_json_adds_the_line_number(env: dict[str, str]) -> None:
+SCAN_LINE_KEYS = {"line", "query", "triggered", "findings", "lead"}
+
+
+def test_scan_json_gives_each_line_its_findings_and_the_lead_of_its_answer(env: dict[str, str]) -> None:
     run = netexplain(env, "scan", "--json", "-", stdin=LOG)
     assert run.returncode == 0, run.stderr
     docs = [json.loads(line) for line in run.stdout.splitlines()]
     assert [d["line"] for d in docs] == [3, 5]
     for doc in docs:
-        assert set(doc) == CONTRACT_KEYS | {"line"}
+        assert set(doc) == SCAN_LINE_KEYS
+        alone = json.loads(netexplain(env, "explain", "--json", doc["query"]).stdout)
+        assert doc["findings"] == alone["findings"]
+        assert doc["lead"] == {"title": alone["answer"]["title"], "summary": alone["answer"]["summary"]}
     assert docs[0]["query"] == "Error: connect ECONNREFUSED 127.0.0.1:5432"
+
+
+def test_scan_answers_adds_the_full_answer_of_each_line(env: dict[str, str]) -> None:
+    run = netexplain(env, "scan", "--answers", "-", stdin=LOG)
+    assert run.returncode == 0, run.stderr
+    docs = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [d["line"] for d in docs] == [3, 5]
+    for doc in docs:
+        assert set(doc) == SCAN_LINE_KEYS | {"answer"}
+        alone = json.loads(netexplain(env, "explain", "--json", doc["query"]).stdout)
+        assert doc["answer"] == alone["answer"]
+
+
+SUMMARY_LOG = """hello
+connect ECONNREFUSED 127.0.0.1:5432
+the build is green
+curl: (7) Failed to connect to localhost port 8080: Connection refused
+Error: connect ECONNREFUSED 127.0.0.1:5432
+listen EADDRINUSE: address already in use :::3000
+"""
+
+
+def test_scan_summary_json_is_one_document_of_groups_with_counts_and_line_numbers(
+    env: dict[str, str],
+) -> None:
+    run = netexplain(env, "scan", "--summary", "--json", "-", stdin=SUMMARY_LOG)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert (doc["lines"], doc["lines_with_findings"]) == (6, 4)
+    assert doc["bytes"] == len(SUMMARY_LOG.encode())
+    [refused, in_use] = doc["errors"]
+    assert (refused["count"], refused["first_line"], refused["last_line"]) == (3, 2, 5)
+    assert (in_use["count"], in_use["first_line"], in_use["last_line"]) == (1, 6, 6)
+    assert "ECONNREFUSED" in refused["title"] and refused["summary"]
+    endpoint = doc["endpoints"][0]
+    assert (endpoint["text"], endpoint["count"], endpoint["first_line"], endpoint["last_line"]) == (
+        "127.0.0.1:5432",
+        2,
+        2,
+        5,
+    )
+    counts = [g["count"] for g in doc["diagnoses"]]
+    assert counts == sorted(counts, reverse=True) and counts[0] == 3
+
+
+def test_scan_summary_on_a_terminal_by_default_and_lines_or_json_on_request(env: dict[str, str]) -> None:
+    import pty
+
+    outputs = {}
+    for args in ((), ("--lines",), ("--json",)):
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "scan", *args, "-"],
+            stdin=subprocess.PIPE,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
+        os.close(follower)
+        _, stderr = proc.communicate(SUMMARY_LOG.encode(), timeout=60)
+        outputs[args] = _read_all(leader)
+        assert proc.returncode == 0 and stderr == b""  # standard error is no terminal: no progress
+    summary, lines = outputs[()], outputs[("--lines",)]
+    assert "6 lines read, 4 with findings" in summary
+    assert "3×  Connection refused (ECONNREFUSED)  (lines 2–5)" in summary
+    assert "Endpoints" in summary and "Errors" in summary
+    assert lines.splitlines()[0].startswith("2:") and "lines read" not in lines
+    assert json.loads(outputs[("--json",)].splitlines()[0])["line"] == 2  # JSON stays per line
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(fd)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+def test_scan_shows_progress_on_standard_error_only_when_it_is_a_terminal(env: dict[str, str]) -> None:
+    import pty
+    import time
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "scan", "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        cwd=REPO,
+    )
+    os.close(follower)
+    assert proc.stdin is not None
+    proc.stdin.write(b"hello\nconnect ECONNREFUSED 127.0.0.1:5432\n")
+    proc.stdin.flush()
+    assert proc.stdout is not None and proc.stdout.readline()  # the first piece is read and scanned
+    time.sleep(0.7)  # the progress line is drawn at most twice a second, after a piece is read
+    proc.stdin.write(b"port 8080\n" * 3)
+    stdout, _ = proc.communicate(timeout=60)
+    progress = _read_all(leader)
+    assert proc.returncode == 0
+    # drawn after the second piece was read (5 lines), before it was scanned (the findings of line 2)
+    assert re.fullmatch(r"\r\x1b\[Kscan: 0\.0 MB, 5 lines, 2 findings, [0-9.]+ MB/s\r\x1b\[K", progress)
+    assert len(stdout.splitlines()) == 3  # the output itself is untouched (and the first line read above)
+
+
+def test_scan_of_a_generated_stream_keeps_peak_memory_flat(env: dict[str, str]) -> None:
+    # The stream is mostly chatter, a line in 200 with findings, and one 2 MB line without a newline.
+    def peak_mib(lines: int) -> float:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "scan", "--json", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            cwd=REPO,
+        )
+        assert proc.stdin is not None
+        block = ("lol yeah that's what I thought\n" * 199 + "connect ECONNREFUSED 127.0.0.1:5432\n").encode()
+        for _ in range(lines // 200):
+            proc.stdin.write(block)
+        proc.stdin.write(b"x " * (1 << 20))
+        proc.stdin.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        proc.returncode = 0
+        return usage.ru_maxrss / 1024
+
+    small, large = peak_mib(100_000), peak_mib(400_000)  # about 3.5 MB and 14 MB of log
+    assert large - small < 8, (small, large)
 
 
 def test_scan_of_chatter_prints_nothing(env: dict[str, str]) -> None:
@@ -297,7 +440,12 @@ def test_explain_starts_without_the_modules_it_does_not_need(env: dict[str, str]
 
 def test_scan_json_never_echoes_url_credentials(env: dict[str, str]) -> None:
     log = "connecting to postgres://admin:s3cret@db.internal:5432/app\nhello\n"
-    for args in (("scan", "--json", "-"), ("scan", "-")):
+    for args in (
+        ("scan", "--json", "-"),
+        ("scan", "-"),
+        ("scan", "--summary", "--json", "-"),
+        ("scan", "--answers"),
+    ):
         run = netexplain(env, *args, stdin=log)
         assert run.returncode == 0, run.stderr
         assert "s3cret" not in run.stdout and "admin" not in run.stdout

@@ -3,9 +3,13 @@
 One :class:`Session` per IDENTIFY outlives its websocket, so a RESUME replays every event after the
 client's last sequence number.  Events get their sequence numbers when they happen (synchronously), and a
 writer task per socket sends them in order.  Discord's close codes are reproduced where a bot must react:
-4004 bad token, 4014 disallowed intents, 4010 invalid shard, 4005 identified twice, 4002 undecodable
-payload.  With ``[shard_id, shard_count]`` in IDENTIFY a session only receives its shard's guilds (and
-DMs on shard 0), as Discord routes them.
+4004 bad token, 4014 disallowed intents, 4010 invalid shard, 4011 sharding required (a shard over
+``guilds_per_shard`` guilds), 4005 identified twice, 4002 undecodable payload.  Session starts follow
+Discord's rules: each accepted IDENTIFY spends one of the day's ``session_start_limit`` (the one past it
+resets the token and is refused with 4004, as Discord resets a token that runs out), and with
+``enforce_identify_rate`` a second IDENTIFY of one ``max_concurrency`` bucket (``shard_id %
+max_concurrency``) within 5 seconds is answered INVALID_SESSION.  With ``[shard_id, shard_count]`` in
+IDENTIFY a session only receives its shard's guilds (and DMs on shard 0), as Discord routes them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import copy
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +43,7 @@ from bot.loopback_discord.protocol import (
 )
 
 _GATEWAY_HEARTBEAT_MS = 41250
+IDENTIFY_INTERVAL = 5.0  # seconds: one IDENTIFY per max_concurrency bucket in this time
 
 
 _UNROUTED = object()  # an event that is not about one guild or DM (or is malformed): every shard gets it
@@ -208,6 +214,27 @@ class Gateway(Messages):
         if not 0 <= shard_id < shard_count:
             await ws.close(code=4010, message=b"Invalid shard.")
             return None
+        on_shard = sum(
+            1 for gid in self.guilds if self._bot_in_guild(gid) and (int(gid) >> 22) % shard_count == shard_id
+        )
+        if on_shard > self.guilds_per_shard:
+            await ws.close(code=4011, message=b"Sharding required.")
+            return None
+        now = time.monotonic()
+        bucket = shard_id % self.max_concurrency
+        if self.enforce_identify_rate and any(
+            sid % self.max_concurrency == bucket and now - at < IDENTIFY_INTERVAL
+            for at, sid, _ in self.identify_log
+        ):
+            self.identifies_too_fast += 1
+            await ws.send_str(json.dumps({"op": OP_INVALID_SESSION, "d": False}))
+            return None
+        if self.session_starts_remaining <= 0:
+            self.token = secrets.token_urlsafe(24)  # what Discord does to a token that ran out of starts
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return None
+        self.session_starts_remaining -= 1
+        self.identify_log.append((now, shard_id, shard_count))
         session = Session(id=secrets.token_hex(16), intents=intents, ws=ws, shard=(shard_id, shard_count))
         self._sessions[session.id] = session
         self._rest_intents = intents

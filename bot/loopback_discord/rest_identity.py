@@ -1,7 +1,8 @@
 """REST routes about who and where: the bot user, the application, the gateway URL, channels and guilds.
 
 Read-only except opening a DM channel (``POST /users/@me/channels``) and the typing indicator, which is
-published to subscribers.  ``GET /gateway/bot`` recommends :attr:`shard_count` shards.
+published to subscribers.  ``GET /gateway/bot`` recommends :attr:`shard_count` shards and reports the
+session start budget that the gateway enforces.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from aiohttp import web
 
 from bot.loopback_discord.wire import error_response, json_response, no_content
 from bot.loopback_discord.world import World
+
+SESSION_START_RESET_MS = 3_600_000  # the loopback's budget never renews; it says an hour
 
 
 class IdentityRoutes(World):
@@ -50,10 +53,10 @@ class IdentityRoutes(World):
                 "url": self.gateway_url,
                 "shards": self.shard_count,
                 "session_start_limit": {
-                    "total": 1000,
-                    "remaining": 999,
-                    "reset_after": 0,
-                    "max_concurrency": 1,
+                    "total": self.session_starts_total,
+                    "remaining": self.session_starts_remaining,
+                    "reset_after": SESSION_START_RESET_MS,
+                    "max_concurrency": self.max_concurrency,
                 },
             }
         )

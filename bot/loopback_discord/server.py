@@ -63,6 +63,10 @@ class LoopbackDiscord(InteractionRoutes, IdentityRoutes, CommandRoutes, Faults):
         privileged_intents_allowed: bool = True,
         bot_name: str = "netexplain",
         shard_count: int = 1,
+        max_concurrency: int = 1,
+        enforce_identify_rate: bool = False,
+        session_start_limit: int = 1000,
+        guilds_per_shard: int = 2500,
     ) -> None:
         super().__init__(
             host=host,
@@ -71,6 +75,10 @@ class LoopbackDiscord(InteractionRoutes, IdentityRoutes, CommandRoutes, Faults):
             privileged_intents_allowed=privileged_intents_allowed,
             bot_name=bot_name,
             shard_count=shard_count,
+            max_concurrency=max_concurrency,
+            enforce_identify_rate=enforce_identify_rate,
+            session_start_limit=session_start_limit,
+            guilds_per_shard=guilds_per_shard,
         )
         self.app = web.Application(middlewares=[self._local_only, self._api_middleware])
         self._add_routes()

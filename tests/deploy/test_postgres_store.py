@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import load_config
-from bot.store import GuildSettings, PostgresSettingsStore, open_store
+from bot.store import SCHEMA_VERSION, GuildSettings, PostgresSettingsStore, open_store
 
 
 async def eventually(check: object, timeout: float = 5.0) -> None:
@@ -22,7 +22,7 @@ async def test_a_postgresql_url_selects_the_shared_store(pg_dsn: str) -> None:
     try:
         assert isinstance(store, PostgresSettingsStore)
         assert await store.get(1) == GuildSettings(1)
-        await store.check_writable()
+        assert await store.probe() == SCHEMA_VERSION
     finally:
         await store.close()
 
