@@ -106,12 +106,17 @@ def _network(prefix: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(prefix)
 
 
-def _in_networks(ip: str, networks: tuple[str, ...]) -> bool:
+@functools.lru_cache(maxsize=256)
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(ip.split("%")[0])
+        return ipaddress.ip_address(ip.split("%")[0])
     except ValueError:
-        return False
-    return any(address in _network(n) for n in networks)
+        return None
+
+
+def _in_networks(ip: str, networks: tuple[str, ...]) -> bool:
+    address = _address(ip)
+    return address is not None and any(address in _network(n) for n in networks)
 
 
 def _fits(when: Conditions, f: Finding, kb: Knowledge) -> bool:
@@ -144,10 +149,10 @@ def _fits(when: Conditions, f: Finding, kb: Knowledge) -> bool:
 
 
 def _canonical(ip: str) -> str:
-    try:
-        return str(ipaddress.ip_address(ip.split("%")[0]))
-    except ValueError:
-        return ip
+    if ":" not in ip:
+        return ip  # IPv4 is classified in its one strict form
+    address = _address(ip)
+    return str(address) if address is not None else ip
 
 
 def _holds(when: Conditions, message: Message) -> bool:
@@ -183,6 +188,8 @@ def display(f: Finding) -> str:
 
 def embedded_ipv4(ip: str) -> str | None:
     """The IPv4 address inside an IPv4-mapped, 6to4, Teredo (the client's) or NAT64 address."""
+    if ":" not in ip:
+        return None
     try:
         address = ipaddress.ip_address(ip.split("%")[0])
     except ValueError:
@@ -203,14 +210,22 @@ def embedded_ipv4(ip: str) -> str | None:
 def _values(
     text: str, f: Finding | None, message: Message, kb: Knowledge, when: Conditions
 ) -> dict[str, str]:
-    """The placeholders this message can fill."""
-    values: dict[str, str] = {}
+    """The placeholders this message can fill for a diagnosis with conditions `when`."""
+    values = dict(_subject_values(text, f, kb)) if f is not None else {}
     errors = sorted(message.errors & when.errors) or sorted(message.errors)
     if errors:
         values["error"] = errors[0]
-    if f is None:
-        return values
-    values["endpoint"] = display(f)
+    if f is not None:
+        services = [s for s in services_of(f, kb) if not when.services or s in when.services]
+        if services and services[0] in kb.entries:
+            values["service"] = kb.entries[services[0]].title.split(" (")[0]
+    return values
+
+
+@functools.lru_cache(maxsize=256)  # one message's diagnoses ask about the same few findings
+def _subject_values(text: str, f: Finding, kb: Knowledge) -> dict[str, str]:
+    """The placeholders a finding fills whatever the diagnosis: its address, host, ports."""
+    values = {"endpoint": display(f)}
     ip = f.address.ip if f.address is not None else None
     if ip:
         values["ip"] = ip
@@ -228,9 +243,6 @@ def _values(
         mapped = _MAPPED_PORT_RE.match(text, f.span[1]) or _TWO_PORTS_RE.search(f.text)
         if mapped is not None:
             values["port2"] = mapped.group(1)
-    services = [s for s in services_of(f, kb) if not when.services or s in when.services]
-    if services and services[0] in kb.entries:
-        values["service"] = kb.entries[services[0]].title.split(" (")[0]
     return values
 
 
@@ -275,9 +287,12 @@ def diagnose(text: str, findings: Sequence[Finding], kb: Knowledge) -> tuple[Dia
     candidates = set(kb.diagnoses_needing_no_error)
     for name in message.errors:
         candidates.update(kb.diagnoses_needing.get(name, ()))
+    categories = {f.address.category for f in message.subjects if f.address is not None}
     for index in sorted(candidates):
         diagnosis = kb.diagnoses[index]
         when = diagnosis.when
+        if when.categories and when.categories.isdisjoint(categories):
+            continue  # the cheapest test that rules most of them out
         if not _holds(when, message):
             continue
         if when.about_endpoint:
