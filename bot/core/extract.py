@@ -286,12 +286,13 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     ),
 )
 # Where a client says which endpoint refused or did not answer: PostgreSQL's JDBC driver "Connection to
-# localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)".
+# localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)", and
+# Chrome's refused page in Portuguese, "A conexão com localhost foi recusada." (Chromium's pt-BR strings)
 _CONNECTION_TO_RE = re.compile(
-    r"[Cc]onnection to (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})(?::(?P<port>\d{1,5}))?"
-    r" (?:was )?(?P<outcome>refused|timed out)"
+    r"(?:[Cc]onnection to|[Cc]onexão com) (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})"
+    r"(?::(?P<port>\d{1,5}))? (?:was |foi )?(?P<outcome>refused|recusada|timed out)"
 )
-_OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
+_OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "recusada": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
 # ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
 # server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
 # a bind address.
@@ -439,6 +440,8 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
     else:
         if "端口" in text:  # "8000端口"
             return True
+        if kb.unkeyed_message_re is not None and kb.unkeyed_message_re.search(text.lower()):
+            return True  # an error message with no ASCII word ("в соединении отказано")
         # Words as `extract` reads them (from `str.lower`), and as case-insensitive patterns match.
         lowered = f"{text.lower()}\n{text.translate(_CASE_TWINS).lower()}"
         data = lowered.encode("ascii", "replace")
@@ -649,7 +652,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             if spans.free(*m.span(group)) and not _looks_like_ip(m[group]):
                 add(Candidate("address", m.span(group), m[group], host=m[group].lower()))
 
-    if "onnection to " in text:
+    if "onnection to " in text or "onexão com " in text:
         _extract_connection_outcomes(text, kb, spans, add)
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
@@ -1030,6 +1033,12 @@ def _extract_errors(
                 entry_id = kb.error_codes.get(-code)
         if entry_id and spans.free(*m.span()):
             emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+    if kb.unkeyed_message_re is not None and not text.isascii() and len(lowered) == len(text):
+        for m in kb.unkeyed_message_re.finditer(lowered):  # wording without an ASCII word to look up
+            entry_id = kb.error_messages[m.group(0)]
+            if spans.free(*m.span()):
+                claimed.append((*m.span(), entry_id))
+                emit(Candidate("error", m.span(), text[m.start() : m.end()], symbol=entry_id))
     if not words:
         return  # no words, or case folding changed lengths (rare scripts) so spans would drift
     found = [

@@ -1184,3 +1184,45 @@ def test_the_long_tail_forms_take_time_in_proportion_to_the_text(unit: str, kb: 
     assert_well_formed(large, explain(large, kb))
     ratio = _cpu_seconds(large, kb) / max(_cpu_seconds(small, kb), 1e-4)
     assert ratio < 30, f"{ratio:.1f}x for 10x the text"
+
+
+# -- localised messages (glibc's strerror/gai_strerror translations, Chromium's error page strings) ----
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        # glibc po/ru.po, po/de.po, po/es.po, po/fr.po, po/ja.po, po/pt_BR.po: strerror(ECONNREFUSED)
+        ("ConnectionRefusedError: [Errno 111] В соединении отказано", "ECONNREFUSED"),
+        ("curl: Failed to connect to localhost port 8080: Verbindungsaufbau abgelehnt", "ECONNREFUSED"),
+        ("psycopg2.OperationalError: could not connect to server: Conexión rehusada", "ECONNREFUSED"),
+        ("java.net.ConnectException: Connexion refusée", "ECONNREFUSED"),
+        ("接続を拒否されました", "ECONNREFUSED"),
+        ("Conexão recusada", "ECONNREFUSED"),
+        # Chromium's refused-to-connect page (components_strings_*.xtb, message 6433595998831338502)
+        ("127.0.0.1 拒绝了我们的连接请求。", "ECONNREFUSED"),
+        ("La página localhost ha rechazado la conexión.", "ECONNREFUSED"),
+        ("localhost hat die Verbindung abgelehnt.", "ECONNREFUSED"),
+        ("localhost n'autorise pas la connexion.", "ECONNREFUSED"),
+        ("Сайт localhost не позволяет установить соединение.", "ECONNREFUSED"),
+        ("localhost で接続が拒否されました。", "ECONNREFUSED"),
+        ("A conexão com localhost foi recusada.", "ECONNREFUSED"),
+        # the other glibc strings
+        ("OSError: [Errno 98] Адрес уже используется", "EADDRINUSE"),
+        ("bind: Adresse déjà utilisée", "EADDRINUSE"),
+        ("TimeoutError: [Errno 110] Время ожидания соединения истекло", "ETIMEDOUT"),
+        ("socket.gaierror: [Errno -3] Временный сбой в разрешении имен", "EAI_AGAIN"),
+        ("域名解析出现暂时性错误", "EAI_AGAIN"),
+        ("getaddrinfo: Nombre o servicio desconocido", "ENOTFOUND"),
+    ],
+)
+def test_a_localised_error_message_is_its_error_and_triggers(text: str, error: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert error in [f.error for f in exp.findings if f.kind == "error"]
+    assert exp.triggered
+    assert explain(text, kb, passive=True).findings == exp.findings
+
+
+@pytest.mark.parametrize("text", ["Привет, как дела?", "今天天气很好", "Je refuse de connaître la réponse"])
+def test_ordinary_chat_in_other_languages_finds_no_error(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "error"] == []
