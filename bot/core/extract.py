@@ -209,8 +209,12 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # Android: "failed to connect to example.com/93.184.216.34 (port 80)", "to /52.30.76.101 (port 9292)"
         "(port ",
-        re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
+        re.compile(
+            r"(?:(?P<host>[A-Za-z][\w.-]{0,252})|(?<![\w.-]))/(?P<ip>[0-9A-Fa-f:.]{2,45}) ?"
+            r"\(port (?P<port>\d{1,6})\)"
+        ),
     ),
     (
         "--host",  # uvicorn, flask run, vite and others: "--host 0.0.0.0 --port 8000"
@@ -296,8 +300,14 @@ _OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "recusada": "ECONNREFUSED", "time
 # ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
 # server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
 # a bind address.
+# ssh's own server: "ssh user@134.173.191.241 -p 5055" (the -p before or after the destination)
+_SSH_SERVER_RE = re.compile(
+    r"\bssh\s(?:[^\n@]{0,120}?\s)?-p\s*(?P<port>\d{1,5})\s+(?:[^\s@]{1,64}@)(?P<host>[\w.-]{1,253})(?![\w@])"
+    r"|\bssh\s(?:[^\n@]{0,120}?\s)?(?:[^\s@]{1,64}@)(?P<host2>[\w.-]{1,253})\s(?:[^\n]{0,120}?\s)?-p\s*"
+    r"(?P<port2>\d{1,5})(?![\w.])"
+)
 _SSH_FORWARD_RE = re.compile(
-    r"(?<![\w-])-(?P<flag>[LRD])\s*(?:(?:[\w.*-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):)?(?P<lport>\d{1,5})"
+    r"(?<![\w-])-(?P<flag>[LRD])\s*(?:(?P<bind>[\w.*-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):)?(?P<lport>\d{1,5})"
     r"(?::(?P<host>[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>\d{1,5}))?(?![\w:.]|/\d)"
 )
 # A host and its port written as separate fields: "host: db" ... "port: 5432", "SrcIP=10.0.0.1 ...
@@ -378,6 +388,17 @@ _IMAGE_NAMES = frozenset(
         "java",
     }
 )
+# File name extensions of source code, for "file.ext:line" in stack traces and compiler output (a name
+# with one dot only: "api.example.rs:8443" stays an endpoint)
+_SOURCE_EXTENSIONS = frozenset(
+    {
+        "py", "pyx", "js", "mjs", "cjs", "ts", "tsx", "jsx", "go", "rs", "rb", "java", "kt", "kts", "cs", "c",
+        "h", "cc", "cpp", "hpp", "cxx", "php", "pl", "pm", "sh", "swift", "scala", "ex", "exs", "erl", "dart",
+        "lua", "vue", "svelte", "m", "mm", "fs", "clj", "groovy", "gradle", "yml", "yaml", "json", "toml",
+        "xml", "html", "css", "scss", "ini", "cfg", "conf", "tf", "sql", "jl", "zig", "nim", "hs", "ml", "vb",
+        "ps1", "bat",
+    }
+)  # fmt: skip
 _WELL_KNOWN_SMALL = frozenset(
     {20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 123, 143, 443, 465, 587, 993, 995}
 )
@@ -591,8 +612,11 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         if not host and scheme != "unix":
             continue
-        # Keep the span exact, but never carry credentials forward.
-        shown = m.group(0)
+        # Trailing punctuation ends the sentence, not the URL; the span is cut with the text. Keep the
+        # span exact, but never carry credentials forward.
+        shown = m.group(0).rstrip(".,;:!)")
+        if shown.endswith("//"):
+            continue  # nothing left after the scheme
         if m["userinfo"] is not None:
             shown = shown.replace(m["userinfo"] + "@", "***@", 1)
         ip = host[1:-1].split("%")[0] if host.startswith("[") else host
@@ -603,8 +627,8 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         add(
             Candidate(
                 "url",
-                m.span(),
-                shown.rstrip(".,;:!)"),
+                (m.start(), m.start() + len(m.group(0).rstrip(".,;:!)"))),
+                shown,
                 ip=ip if is_ip else None,
                 host=None if is_ip else host.lower().rstrip("."),
                 port=port,
@@ -618,7 +642,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
-            host = m["host"]
+            host = m["host"] or ""
             ip = m.groupdict().get("ip")
             if _looks_like_ip(host):
                 host, ip = "", host
@@ -720,6 +744,13 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         # (each of `_VERSION_BEFORE_RE`'s words holds a "v", a "d" or an "e")
         if _is_version(text, start, before):
             continue
+        if (
+            m["port"] is None
+            and m["plen"] is None
+            and _looks_like_version_number(m["ip"])
+            and _near_version_word(text, start, end)
+        ):
+            continue  # "AssemblyFileVersion ... should read `4.1.0.0`": a version, not a host
         ip = m["ip"]
         invalid = _ipv4_problem(ip)
         port = _port(m["port"])
@@ -849,15 +880,52 @@ def _is_version(text: str, start: int, before: str) -> bool:
     return False
 
 
+def _looks_like_version_number(ip: str) -> bool:
+    """`4.1.0.0`, `2.0.0.0`: one digit first and a zero last, the shape of assembly and file versions (and
+    of no address people write: 0.0.0.0 and 10.0.0.0 do not have it)."""
+    return ip[0] in "123456789" and ip[1] == "." and ip.endswith(".0")
+
+
+def _near_version_word(text: str, start: int, end: int) -> bool:
+    """Whether the word "version" stands on the same line, within 200 characters of `[start, end)`."""
+    line_start = text.rfind("\n", max(0, start - 200), start) + 1
+    line_end = text.find("\n", end, end + 200)
+    window = text[max(line_start, start - 200) : line_end if line_end >= 0 else end + 200]
+    return "version" in window.lower()
+
+
 def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
-    """ssh's -L, -R and -D: the forwarded port, and the host and port the forward reaches."""
+    """ssh's server and its -p port; -L, -R and -D: the forwarded port, and the host and port the forward
+    reaches."""
+    for m in _SSH_SERVER_RE.finditer(text) if "-p" in text and "@" in text else ():
+        host_group, port_group = ("host", "port") if m["host"] is not None else ("host2", "port2")
+        host = m[host_group]
+        if not spans.free(*m.span(host_group)) or not spans.free(*m.span(port_group)):
+            continue
+        spans.take(*m.span(port_group))  # the port goes with the host: one finding
+        is_ip = _looks_like_ip(host)
+        emit(
+            Candidate(
+                "endpoint",
+                m.span(host_group),
+                host,
+                ip=host if is_ip else None,
+                host=None if is_ip else host.lower(),
+                port=int(m[port_group]),
+            )
+        )
     for m in _SSH_FORWARD_RE.finditer(text):
         if (m["host"] is None) != (m["flag"] == "D"):
             continue  # -L and -R name a destination, -D does not
         line_start = text.rfind("\n", max(0, m.start() - 200), m.start()) + 1
         if "ssh" not in text[max(line_start, m.start() - 200) : m.start()].lower():
             continue
-        if spans.free(*m.span("lport")):
+        bind = (m["bind"] or "").strip("[]")
+        if bind and _looks_like_ip(bind) and spans.free(m.start("bind"), m.end("lport")):
+            # a bind address before the port: the local listening endpoint, "127.0.0.1:3306"
+            start, end = m.start("bind"), m.end("lport")
+            emit(Candidate("endpoint", (start, end), text[start:end], ip=bind, port=int(m["lport"])))
+        elif spans.free(*m.span("lport")):
             emit(Candidate("port", m.span("lport"), m["lport"], port=int(m["lport"])))
         if m["host"] is None:
             continue
@@ -1182,6 +1250,8 @@ def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
         return True
     if "." in host:
         tld = host.rsplit(".", 1)[1]
+        if host.count(".") == 1 and tld in _SOURCE_EXTENSIONS:
+            return False  # a source file and its line: "server.js:12", "main.go:42"
         return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
     if host in _IMAGE_NAMES and port < 1024:
         return False

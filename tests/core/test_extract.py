@@ -1020,6 +1020,10 @@ def test_other_hex_numbers_are_not_winsock_codes(text: str, kb: Knowledge) -> No
         "v1.2.3.4 is out",
         "| Package | Version |\n|---|---|\n| Foo.Core | 3.2.1.0 |\n| Foo.Web | 1.0.0.1 |",
         "build 1.0.0.0",
+        # BHoM/BHoM#1130: the version word a dozen words before, and the shape of a version
+        "The `AssemblyFileVersion` attribute should now be updated to read `4.1.0.0` for all files",
+        # QT-DevOps/DevOpsIssues#788
+        "Could not load file or assembly ‘System.Web,Version=4.0.0.0, Culture=neutral’",
     ],
 )
 def test_four_part_versions_are_not_addresses(text: str, kb: Knowledge) -> None:
@@ -1034,6 +1038,7 @@ def test_four_part_versions_are_not_addresses(text: str, kb: Knowledge) -> None:
         ("use 1.0.0.1 or 4.2.2.2 as your resolver", ["1.0.0.1", "4.2.2.2"]),
         ("| Host | Address |\n|---|---|\n| dns | 1.0.0.1 |", ["1.0.0.1"]),
         ("the server moved to version 2 and now lives at 10.0.0.5", ["10.0.0.5"]),
+        ("since version 3 it binds 0.0.0.0 and routes 10.0.0.0", ["0.0.0.0", "10.0.0.0"]),
     ],
 )
 def test_addresses_near_no_version_context_stay_addresses(text: str, ips: list[str], kb: Knowledge) -> None:
@@ -1226,3 +1231,74 @@ def test_a_localised_error_message_is_its_error_and_triggers(text: str, error: s
 @pytest.mark.parametrize("text", ["Привет, как дела?", "今天天气很好", "Je refuse de connaître la réponse"])
 def test_ordinary_chat_in_other_languages_finds_no_error(text: str, kb: Knowledge) -> None:
     assert [f for f in explain(text, kb).findings if f.kind == "error"] == []
+
+
+@pytest.mark.parametrize(
+    "text", ["go to http://localhost:3000/.", "redis://db.", "x -redis://.", "(ws://[::1]:9229)."]
+)
+def test_a_url_ending_a_sentence_has_its_span_cut_with_its_text(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert_well_formed(text, exp)
+    assert all(not f.text.endswith((".", ")")) for f in exp.findings if f.kind == "url")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    at foo (server.js:12)",
+        "main.go:42: listen tcp :8080: bind: address already in use",
+        "app.py:7: DeprecationWarning",
+        "./src/index.ts:120:5 - error TS2304",
+    ],
+)
+def test_a_source_file_and_its_line_is_not_an_endpoint(text: str, kb: Knowledge) -> None:
+    assert [f.text for f in explain(text, kb).findings if f.kind == "endpoint"] == []
+
+
+@pytest.mark.parametrize("text", ["api.example.rs:8443", "cache.example.sh:6379"])
+def test_a_host_under_a_tld_named_like_an_extension_stays_an_endpoint(text: str, kb: Knowledge) -> None:
+    assert [f.text for f in explain(text, kb).findings if f.kind == "endpoint"] == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "ip", "port"),
+    [
+        # socketio/socket.io-client-java#307 (Android, no host name)
+        (
+            "java.net.SocketTimeoutException: failed to connect to /52.30.76.101 (port 9292) after 90000ms",
+            "52.30.76.101",
+            9292,
+        ),
+        # ossrs/srs#632 (no space before the bracket)
+        ("failed to connect to ossars.net/182.92.80.26(port 1935) after 3000ms", "182.92.80.26", 1935),
+    ],
+)
+def test_androids_address_and_port_in_brackets_are_one_endpoint(
+    text: str, ip: str, port: int, kb: Knowledge
+) -> None:
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert f.address is not None and f.port is not None and (f.address.ip, f.port.number) == (ip, port)
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoints"),
+    [
+        # mikeizbicki/cmc-csci143#258
+        (
+            "$ ssh username@134.173.191.241 -p 5055 -L 8080:localhost:5000",
+            [("134.173.191.241", 5055), ("localhost:5000", 5000)],
+        ),
+        # mscdex/ssh2#580: a bind address before the forwarded port
+        (
+            "$ ssh  -N  -L  127.0.0.1:3306:DATABASE_HOST:3306  SSH_USER@SSH_HOST  -p  22",
+            [("127.0.0.1:3306", 3306), ("DATABASE_HOST:3306", 3306), ("SSH_HOST", 22)],
+        ),
+        ("ssh -p 2222 git@github.com", [("github.com", 2222)]),
+    ],
+)
+def test_ssh_names_its_server_with_the_port_of_its_p_option(
+    text: str, endpoints: list[tuple[str, int]], kb: Knowledge
+) -> None:
+    found = explain(text, kb).findings
+    assert [(f.text, f.port.number) for f in found if f.kind == "endpoint" and f.port] == endpoints
+    assert [f.text for f in found if f.kind == "port"] == (["8080"] if "8080" in text else [])
