@@ -154,7 +154,7 @@ _PORT_LISTING_RE = re.compile(
 # a quote or a bracket; two digits only for a well-known port, so that ":30" past the hour is not one)
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
 _BARE_COLON_PORT_RE = re.compile(
-    r"(?:^|(?<=[\s`'\"(\[]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]]|[.;!?](?!\w))", re.M
+    r"(?:^|(?<=[\s`'\"(\[*]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]*]|[.;!?](?!\w))", re.M
 )
 # "8000端口"
 _CJK_PORT_RE = re.compile(r"(?<![A-Za-z0-9_.])(?P<port>\d{2,5})\s*端口", re.I)
@@ -172,6 +172,7 @@ _SCHEME_PORT_LOWER_RE = re.compile(
 _SCHEME_PORT_WORDS = frozenset(
     ("http", "https", "ssh", "ftp", "sftp", "smtp", "smtps", "imap", "imaps", "dns", "rdp", "vnc", "telnet")
 )
+_TOOL_HOST_PORT = r"(?:\s+-[\w-]{1,8})*\s+(?P<host>[A-Za-z0-9][\w.:-]{0,252})\s+(?P<port>\d{1,5})(?![\w.:-])"
 # Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
 _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -234,6 +235,13 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "('",  # Python's socket addresses: ('0.0.0.0', 8000), ('::1', 8000, 0, 0)
         re.compile(r"\('(?P<host>[\w.:%-]{1,253})',\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)"),
     ),
+    (
+        '("',  # the same written in code: sock.connect(("127.0.0.1", 554))
+        re.compile(r'\("(?P<host>[\w.:%-]{1,253})",\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)'),
+    ),
+    # "telnet 127.0.0.1 8990", "nc -vz db.internal 5432": a host and a port as the tool's arguments
+    ("telnet ", re.compile(r"(?<![\w-])telnet" + _TOOL_HOST_PORT)),
+    ("nc", re.compile(r"(?<![\w-])(?:nc|ncat|netcat)" + _TOOL_HOST_PORT)),
     (
         "connecting to",
         re.compile(
@@ -436,7 +444,7 @@ _WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 # ".s.PGSQL.5432" by their dots).
 _PORT_WORDS = frozenset(
     b"p publish listen listening expose http https ssh ftp sftp smtp smtps imap imaps".split()
-    + b"dns rdp vnc telnet".split()
+    + b"dns rdp vnc telnet nc ncat netcat".split()
 )
 # Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
 # `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
@@ -649,7 +657,11 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             port = int(m["port"])
             if not spans.free(*m.span("port")):
                 continue
-            if needle == "('" and not ip and not _is_endpoint_name(host.lower(), port, text, m.start()):
+            if (
+                needle in ("('", '("')
+                and not ip
+                and not _is_endpoint_name(host.lower(), port, text, m.start())
+            ):
                 continue  # any tuple of a word and a number: ('a', 1)
             kind_text = text[m.start() : m.end()]
             add(

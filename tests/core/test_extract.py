@@ -1302,3 +1302,28 @@ def test_ssh_names_its_server_with_the_port_of_its_p_option(
     found = explain(text, kb).findings
     assert [(f.text, f.port.number) for f in found if f.kind == "endpoint" and f.port] == endpoints
     assert [f.text for f in found if f.kind == "port"] == (["8080"] if "8080" in text else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        # jookies/jasmin#435
+        ("while i am running : `telnet 127.0.0.1 8990`", "127.0.0.1", 8990),
+        ("nc -vz dbhost 5432", "dbhost", 5432),
+        # js2854/python-rtsp-client#4
+        (
+            ' _sock.connect(("127.0.0.1", 554)) ConnectionRefusedError: [Errno 111] Connection refused',
+            "127.0.0.1",
+            554,
+        ),
+    ],
+)
+def test_a_host_and_port_given_to_a_tool_or_a_call_are_one_endpoint(
+    text: str, host: str, port: int, kb: Knowledge
+) -> None:
+    assert may_contain_findings(text, kb)
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert ((f.address.ip if f.address and f.address.ip else f.host), f.port.number if f.port else None) == (
+        host,
+        port,
+    )
