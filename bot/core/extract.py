@@ -90,6 +90,8 @@ _IPV6_RE = re.compile(
     r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
     r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
 )
+# ":::8086" glued to a word by its colon ("listen::::8086"): :: and a port, which nothing else can be
+_GLUED_ANY_PORT_RE = re.compile(r"(?<=[A-Za-z]:):::(?P<port>\d{1,5})(?![\w:]|\.\d)")
 # Every match of `_IPV6_RE` holds two colons with at most four hex digits between them.
 _IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _COLON_DIGIT_RE = re.compile(r":\d")
@@ -118,12 +120,13 @@ _PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\
 _PORT_WORD_RE = re.compile(
     r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL
 )
-# "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" and "-LocalPort 5432" (PowerShell),
+# "--port 8000", "--rpc-bind-port 28081", "--server.port=8080", "-p 8080:80", "--publish 8080:80",
+# "-Port 5432" and "-LocalPort 5432" (PowerShell),
 # iptables' "--dport 22", "--sport 53" and "--to-ports 8080"
 # (not `ps -p 1234` or `top -p 1234`, whose -p takes a process id)
 _PORT_DASH_RE = re.compile(
-    r"-(?<![\w-]-)(?i:-port|p(?<!\bps -p)(?<!\btop -p)|-publish|port|-[ds]ports?|-to-ports?"
-    r"|(?:local|remote)port)" + _PORT_TAIL
+    r"-(?<![\w-]-)(?i:-port|-[a-z][\w.-]{0,30}?[-_.]port|p(?<!\bps -p)(?<!\btop -p)|-publish|port"
+    r"|-[ds]ports?|-to-ports?|(?:local|remote)port)" + _PORT_TAIL
 )
 # "LocalPort : 5432" (PowerShell's Get-NetTCPConnection), "SrcPort=5353 DstPort=41655" (packet dumps)
 _PORT_NAMED_RE = re.compile(
@@ -154,7 +157,7 @@ _PORT_LISTING_RE = re.compile(
 # a quote or a bracket; two digits only for a well-known port, so that ":30" past the hour is not one)
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
 _BARE_COLON_PORT_RE = re.compile(
-    r"(?:^|(?<=[\s`'\"(\[*]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]*]|[.;!?](?!\w))", re.M
+    r"(?:^|(?<=[\s`'\"(\[]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]*]|[.;!?](?!\w))", re.M
 )
 # "8000端口"
 _CJK_PORT_RE = re.compile(r"(?<![A-Za-z0-9_.])(?P<port>\d{2,5})\s*端口", re.I)
@@ -322,12 +325,16 @@ _SSH_FORWARD_RE = re.compile(
 # SrcPort=5353", "DB_HOST=db" and "DB_PORT=5432", Rust's "host: Some(Ipv4(10.20.30.40)), port:
 # Some(8443)". A field's side is the word glued before its key ("Src", "DB_", ""): a host pairs with
 # the next port field of the same side.
+# (A space alone separates an option and its value: "--rpc-bind-ip 0.0.0.0 --rpc-bind-port 28081".)
 _FIELD_HOST_RE = re.compile(
-    r"(?i:ip|host(?:name)?|addr(?:ess)?)(?P<quote>[\"']?)\s*[=:]\s*(?:Some\((?:Ipv[46]|Domain)\()?[\"'(]?"
+    r"(?i:ip|host(?:name)?|addr(?:ess)?)(?P<quote>[\"']?)(?:\s*[=:]\s*|(?P<sp>[ \t]+))"
+    r"(?:Some\((?:Ipv[46]|Domain)\()?[\"'(]?"
     r"(?P<value>\d{1,3}(?:\.\d{1,3}){3}(?![\d.])|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,45}"
     r"|[A-Za-z][\w-]{0,62}(?:\.[A-Za-z0-9][\w-]{0,62})*(?![\w.$]))"
 )
-_FIELD_PORT_RE = re.compile(r"(?i:port)[\"']?\s*[=:]\s*(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)")
+_FIELD_PORT_RE = re.compile(
+    r"(?i:port)[\"']?(?:\s*[=:]\s*|(?P<sp>[ \t]+))(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)"
+)
 _FIELD_SIDE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-"
 _FIELD_NOT_HOSTS = frozenset({"some", "none", "null", "nil", "true", "false", "undefined", "ipv4", "ipv6"})
 # tcpdump writes an address and its port joined by a dot, the source before " > " and the destination
@@ -355,7 +362,7 @@ _HOSTPORT_CONTEXT_RE = re.compile(
 # letter, so that the regex engine skips to the next "E" or "W".
 _ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z]{4,8})(?!\w)")
 _ERROR_CODE_RE = re.compile(
-    r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
+    r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=(]?\s*'?(?P<code>-?\d{2,5})\b"
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
     # Winsock's codes in hex ("0x274D" is 10061), bare or as the HRESULT that wraps them (0x8007274D)
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
@@ -567,6 +574,8 @@ def _ipv6_port_reading(token: str, whole: bool, text: str, start: int) -> tuple[
     if "::" not in token:
         return None  # eight groups written out: one address
     address = ipaddress.IPv6Address(token)
+    if int(address) >> 32 == 0:
+        return head, port, None  # "::0:8086", "::1:5432": the deprecated ::/96 block, so :: or ::1 and a port
     if (
         address.is_link_local
         and int(address) >> 64 != 0xFE80 << 48
@@ -672,7 +681,7 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
 
     if "ssh" in lowered and "-" in text and has_digit:
         _extract_ssh_forwards(text, spans, add)
-    if has_digit and "port" in lowered and ("=" in text or ":" in text):
+    if has_digit and "port" in lowered and ("=" in text or ":" in text or "--" in text):
         _extract_field_pairs(text, spans, add)
     if " > " in text:
         for m in _TCPDUMP_RE.finditer(text):
@@ -702,6 +711,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
             )
         )
+
+    for m in _GLUED_ANY_PORT_RE.finditer(text) if ":::" in text else ():
+        if spans.free(*m.span()):
+            add(Candidate("endpoint", m.span(), m.group(0), ip="::", port=int(m["port"])))
 
     for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
         tok = m["tok"]
@@ -958,11 +971,15 @@ def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], 
         )
 
 
-def _field_side(text: str, key_start: int) -> str:
-    """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST"), normalised."""
-    at = key_start
+def _field_side(text: str, m: re.Match[str]) -> str | None:
+    """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST", "rpc-bind" of
+    "--rpc-bind-port"), normalised; None for a key and a value with only a space between them that is
+    not a command-line option ("ip 10.0.0.1" in prose)."""
+    key_start = at = m.start()
     while at > 0 and key_start - at < 24 and text[at - 1] in _FIELD_SIDE_CHARS:
         at -= 1
+    if m["sp"] is not None and not text.startswith("--", at):
+        return None
     side = text[at:key_start].strip("_.-").lower()
     return {"source": "src", "dest": "dst", "destination": "dst"}.get(side, side)
 
@@ -972,12 +989,14 @@ def _extract_field_pairs(text: str, spans: _Spans, emit: Callable[[Candidate], N
     and the port's own field is taken with it."""
     ports: dict[str, list[re.Match[str]]] = {}  # by side, in order of position
     for m in _FIELD_PORT_RE.finditer(text):
-        ports.setdefault(_field_side(text, m.start()), []).append(m)
+        if (side := _field_side(text, m)) is not None:
+            ports.setdefault(side, []).append(m)
     if not ports:
         return
     hosts: dict[str, list[re.Match[str]]] = {}
     for m in _FIELD_HOST_RE.finditer(text):
-        hosts.setdefault(_field_side(text, m.start()), []).append(m)
+        if (side := _field_side(text, m)) is not None:
+            hosts.setdefault(side, []).append(m)
     for side, fields in hosts.items():
         starts = [p.start() for p in ports.get(side, ())]
         for i, m in enumerate(fields):

@@ -1327,3 +1327,39 @@ def test_a_host_and_port_given_to_a_tool_or_a_call_are_one_endpoint(
         host,
         port,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoint"),
+    [
+        # monero-project/monero#7966: an option's value after a space, paired by the options' shared prefix
+        (
+            "./monerod --testnet --rpc-bind-ip 0.0.0.0 --rpc-bind-port 28081 --confirm-external-bind",
+            ("0.0.0.0", 28081),
+        ),
+        # PathwayCommons/semantic-search#128: the two options on separate lines
+        ("- `--host 0.0.0.0` (otherwise loopback only)\n- `--port 8000` (default anyway)", ("0.0.0.0", 8000)),
+        # XX-net/XX-Net#11817: :: glued to a word by its colon, and ::0 with a port (::/96 holds no hosts)
+        ("[smart_router][INFO] Proxy server listen::::8086.", ("::", 8086)),
+        ("[smart_router][INFO] server ::0:8086 started.", ("::0", 8086)),
+    ],
+)
+def test_options_glued_ipv6_and_deprecated_ipv6_blocks_give_the_endpoint(
+    text: str, endpoint: tuple[str, int], kb: Knowledge
+) -> None:
+    found = [
+        (f.address.ip, f.port.number)
+        for f in explain(text, kb).findings
+        if f.kind == "endpoint" and f.address and f.port
+    ]
+    assert found == [endpoint]
+
+
+@pytest.mark.parametrize("text", ["my ip 10.0.0.1 and port 80", "host myhost port 22 is what I use"])
+def test_prose_with_ip_and_port_words_pairs_nothing(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "endpoint"] == []
+
+
+def test_a_long_option_ending_in_port_is_a_port(kb: Knowledge) -> None:
+    found = explain("java -jar app.jar --server.port=8081 --spring.profiles.active=dev", kb).findings
+    assert [f.port.number for f in found if f.kind == "port" and f.port] == [8081]
