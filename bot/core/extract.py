@@ -300,6 +300,7 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
         ),
     ),
 )
+_PORT_AFTER_HOST_RE = re.compile(r":(\d{1,5})(?![\w.:])")
 # Where a client says which endpoint refused or did not answer: PostgreSQL's JDBC driver "Connection to
 # localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)", and
 # Chrome's refused page in Portuguese, "A conexão com localhost foi recusada." (Chromium's pt-BR strings)
@@ -308,6 +309,9 @@ _CONNECTION_TO_RE = re.compile(
     r"(?::(?P<port>\d{1,5}))? (?:was |foi )?(?P<outcome>refused|recusada|timed out)"
 )
 _OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "recusada": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
+# curl on Windows ends its connect line with a bare "Timed out": "Failed to connect to github.com port 443
+# after 21045 ms: Timed out" (the endpoint itself is the "connect" phrase of `_PAIR_RES`)
+_CURL_TIMED_OUT_RE = re.compile(r"port \d{1,5}(?: after \d{1,7} ms)?: (?P<outcome>Timed out)\b")
 # ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
 # server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
 # a bind address.
@@ -694,11 +698,30 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         for m in pattern.finditer(text):
             group = "host" if m["host"] is not None else "bare"
-            if spans.free(*m.span(group)) and not _looks_like_ip(m[group]):
-                add(Candidate("address", m.span(group), m[group], host=m[group].lower()))
+            start, end = m.span(group)
+            if not spans.free(start, end) or _looks_like_ip(m[group]):
+                continue
+            # Node writes the port after the name that failed: "getaddrinfo EAI_AGAIN registry.npmjs.org:443"
+            after = _PORT_AFTER_HOST_RE.match(text, end)
+            if after is not None and spans.free(*after.span()):
+                add(
+                    Candidate(
+                        "endpoint",
+                        (start, after.end()),
+                        text[start : after.end()],
+                        host=m[group].lower(),
+                        port=int(after[1]),
+                    )
+                )
+            else:
+                add(Candidate("address", (start, end), m[group], host=m[group].lower()))
 
     if "onnection to " in text or "onexão com " in text:
         _extract_connection_outcomes(text, kb, spans, add)
+    if ": Timed out" in text and (entry_id := kb.error_symbols.get("ETIMEDOUT")):
+        for m in _CURL_TIMED_OUT_RE.finditer(text):
+            if spans.free(*m.span("outcome")):
+                add(Candidate("error", m.span("outcome"), m["outcome"], symbol=entry_id))
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):

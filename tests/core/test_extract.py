@@ -868,6 +868,9 @@ def test_the_endpoint_in_a_connection_to_sentence_is_found(case: Case, kb: Knowl
         ("java.net.SocketTimeoutException: connect timed out", "ETIMEDOUT"),
         ("socket.timeout: timed out", "ETIMEDOUT"),
         ("Read timed out. (read timeout=10)", "ETIMEDOUT"),
+        # appveyor/ci#1740 (curl on Windows)
+        ("fatal: unable to access 'x': Failed to connect to github.com port 443: Timed out", "ETIMEDOUT"),
+        ("Failed to connect to github.com port 443 after 21045 ms: Timed out", "ETIMEDOUT"),
     ],
 )
 def test_timeouts_and_refusals_said_in_words_are_errors(text: str, error: str, kb: Knowledge) -> None:
