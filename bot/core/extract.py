@@ -371,6 +371,9 @@ _ERROR_CODE_RE = re.compile(
     # Winsock's codes in hex ("0x274D" is 10061), bare or as the HRESULT that wraps them (0x8007274D)
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
     r"|\((?P<paren>10\d{3})\)"
+    # a system call's errno in brackets: nginx's "bind() to 0.0.0.0:80 failed (98: Address in use)",
+    # "bind() failed. (98)"
+    r"|failed\.?\s*\((?P<failed>\d{2,5})[:)]"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
 # Node names its DNS queries in errors ("querySrv ECONNREFUSED"), where ECONNREFUSED is c-ares' code
@@ -494,6 +497,7 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         or "code" in lowered
         or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
         or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
+        or "failed" in lowered  # `_ERROR_CODE_RE`: "bind() failed. (98)"
         or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
     ) and _has_digit(text):
         return True
@@ -1139,14 +1143,19 @@ def _extract_errors(
             emit(Candidate("error", m.span(), whole, symbol=entry_id))
             claimed.append((*m.span(), entry_id))
     code_hint = has_digit and (
-        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
+        "err" in lowered
+        or "code" in lowered
+        or "0x" in lowered
+        or "(10" in lowered
+        or "curl" in lowered
+        or "failed" in lowered
     )
     for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "hex" if m["hex"] else "paren"
+            group = next(g for g in ("code", "hexcode", "hex", "failed", "paren") if m[g])
             code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
             if group == "hex" and not 10_000 <= code < 12_000:
                 continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours

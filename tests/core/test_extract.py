@@ -1366,3 +1366,17 @@ def test_prose_with_ip_and_port_words_pairs_nothing(text: str, kb: Knowledge) ->
 def test_a_long_option_ending_in_port_is_a_port(kb: Knowledge) -> None:
     found = explain("java -jar app.jar --server.port=8081 --spring.profiles.active=dev", kb).findings
     assert [f.port.number for f in found if f.kind == "port" and f.port] == [8081]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # codeplea/Hands-On-Network-Programming-with-C#6
+        "bind() failed. (98)",
+        # khuedoan/homelab#43 (musl's wording, with the errno nginx puts before it)
+        "nginx: [emerg] bind() to [::]:80 failed (98: Address in use)",
+    ],
+)
+def test_an_errno_in_brackets_after_failed_is_its_error(text: str, kb: Knowledge) -> None:
+    assert may_contain_findings(text, kb)
+    assert "EADDRINUSE" in [e for _, e in errors_in(text, kb)]
