@@ -115,7 +115,7 @@ _LOCALHOST_LOWER_RE = re.compile(
 # "port 5432", "PORT=3000", "port: 465", "port number 8080", "listening on 3000" (and docker's
 # "-p 8080:80" below: a second number after a colon)
 # (a number followed by "-1234" or "–1234" starts a range of ports, not one port: "ports 1024-65535")
-_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.]|[-–]\d)"
+_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?!\w|\.\w|[-–]\d)"
 # ("port(s): 8080" is Spring Boot's "Tomcat started on port(s): 8080 (http)")
 _PORT_WORD_RE = re.compile(
     r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL
@@ -289,6 +289,8 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     # wget: "unable to resolve host address 'x'" (with typographic quotes in a UTF-8 locale)
     ("resolve host address", re.compile(r"resolve host address [\"'‘“](?P<host>" + _HOST_NAME + ")")),
     ("unknown mysql server host", re.compile(r"Unknown MySQL server host '(?P<host>" + _HOST_NAME + ")'")),
+    # "Can't connect to MySQL server on 'localhost' (10061)", "... on u'localhost' ([Errno 61] ...)"
+    ("mysql server on", re.compile(r"MySQL server on u?'(?P<host>" + _HOST_NAME + ")'")),
     # ping, ssh, Java and the rest: "foo.example: Name or service not known", macOS's ping "cannot
     # resolve foo: Unknown host" (a name with a dot, or after "ping: ", so "getaddrinfo: ..." is not one)
     (
@@ -339,6 +341,13 @@ _FIELD_HOST_RE = re.compile(
 _FIELD_PORT_RE = re.compile(
     r"(?i:port)[\"']?(?:\s*[=:]\s*|(?P<sp>[ \t]+))(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)"
 )
+# Database clients' command lines: "mysql -u root -p -h 127.0.0.1 -P 3306", "redis-cli -p 6379 -h 127.0.0.1"
+_CLIENT_LINE_RE = re.compile(
+    r"(?<![\w-])(?P<tool>mysql|mariadb|psql|pg_dump|pg_isready|redis-cli)\b[^\n]{0,200}", re.I
+)
+_CLIENT_HOST_RE = re.compile(r"(?<![\w-])-h\s*(?P<host>[A-Za-z0-9][\w.:-]{0,252})(?![\w.:-])")
+_CLIENT_BIG_P_RE = re.compile(r"(?<![\w-])-P\s*(?P<port>\d{1,5})(?![\w.])")
+_CLIENT_SMALL_P_RE = re.compile(r"(?<![\w-])-p\s*(?P<port>\d{1,5})(?![\w.])")
 _FIELD_SIDE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-"
 _FIELD_NOT_HOSTS = frozenset({"some", "none", "null", "nil", "true", "false", "undefined", "ipv4", "ipv6"})
 # tcpdump writes an address and its port joined by a dot, the source before " > " and the destination
@@ -370,10 +379,12 @@ _ERROR_CODE_RE = re.compile(
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
     # Winsock's codes in hex ("0x274D" is 10061), bare or as the HRESULT that wraps them (0x8007274D)
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
-    r"|\((?P<paren>10\d{3})\)"
+    r"|\((?P<paren>1[01]\d{3})\)"
     # a system call's errno in brackets: nginx's "bind() to 0.0.0.0:80 failed (98: Address in use)",
     # "bind() failed. (98)"
     r"|failed\.?\s*\((?P<failed>\d{2,5})[:)]"
+    # MySQL's client puts the socket error after the host: "on '127.0.0.1' (61)"
+    r"|MySQL server on u?'[^'\n]{1,253}' \((?P<mysql>\d{2,5})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
 # Node names its DNS queries in errors ("querySrv ECONNREFUSED"), where ECONNREFUSED is c-ares' code
@@ -462,7 +473,7 @@ _PORT_WORDS = frozenset(
 )
 # Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
 # `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
-PREFILTER_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name")
+PREFILTER_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name", b"mysql server on")
 # Characters that case-insensitive patterns (and `str.lower`) match to ASCII letters: Turkish dotted
 # and dotless i, the long s and the Kelvin sign.
 _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -495,7 +506,8 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         or "error" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
         or "errno" in lowered
         or "code" in lowered
-        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
+        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
+        or "(11" in lowered
         or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
         or "failed" in lowered  # `_ERROR_CODE_RE`: "bind() failed. (98)"
         or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
@@ -503,7 +515,7 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         return True
     if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
         return True
-    if "translate host name" in lowered:
+    if "translate host name" in lowered or "mysql server on" in lowered:
         return True
     words = data.translate(ASCII_WORD_TABLE).split()
     if not _PORT_WORDS.isdisjoint(words) and _has_digit(text):
@@ -689,6 +701,18 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
 
     if "ssh" in lowered and "-" in text and has_digit:
         _extract_ssh_forwards(text, spans, add)
+    if (
+        "-h" in text
+        and has_digit
+        and (
+            "mysql" in lowered
+            or "mariadb" in lowered
+            or "psql" in lowered
+            or "redis-cli" in lowered
+            or "pg_" in lowered
+        )
+    ):
+        _extract_client_options(text, spans, add)
     if has_digit and "port" in lowered and ("=" in text or ":" in text or "--" in text):
         _extract_field_pairs(text, spans, add)
     if " > " in text:
@@ -998,6 +1022,37 @@ def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], 
         )
 
 
+def _extract_client_options(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    """A database client's -h HOST and its port option on one line: mysql's -P 3306 (its -p is the
+    password), psql's and redis-cli's -p 5432."""
+    for line in _CLIENT_LINE_RE.finditer(text):
+        port_flag = "-P" if line["tool"].lower() in ("mysql", "mariadb") else "-p"
+        host = _CLIENT_HOST_RE.search(text, line.start(), line.end())
+        port = (_CLIENT_BIG_P_RE if port_flag == "-P" else _CLIENT_SMALL_P_RE).search(
+            text, line.start(), line.end()
+        )
+        if (
+            host is None
+            or port is None
+            or not spans.free(*host.span("host"))
+            or not spans.free(*port.span("port"))
+        ):
+            continue
+        spans.take(*port.span("port"))
+        value = host["host"]
+        is_ip = _looks_like_ip(value)
+        emit(
+            Candidate(
+                "endpoint",
+                host.span("host"),
+                value,
+                ip=value if is_ip else None,
+                host=None if is_ip else value.lower(),
+                port=int(port["port"]),
+            )
+        )
+
+
 def _field_side(text: str, m: re.Match[str]) -> str | None:
     """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST", "rpc-bind" of
     "--rpc-bind-port"), normalised; None for a key and a value with only a space between them that is
@@ -1147,23 +1202,27 @@ def _extract_errors(
         or "code" in lowered
         or "0x" in lowered
         or "(10" in lowered
+        or "(11" in lowered
         or "curl" in lowered
         or "failed" in lowered
+        or "mysql" in lowered
     )
     for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = next(g for g in ("code", "hexcode", "hex", "failed", "paren") if m[g])
+            group = next(g for g in ("code", "hexcode", "hex", "failed", "mysql", "paren") if m[g])
             code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
             if group == "hex" and not 10_000 <= code < 12_000:
                 continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours
             entry_id = kb.error_codes.get(code)
             if entry_id is None and code < 0:
                 entry_id = kb.error_codes.get(-code)
-        if entry_id and spans.free(*m.span()):
-            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+        # (MySQL's code stands alone: its host before it is a finding of its own)
+        start, end = (m.start("mysql") - 1, m.end("mysql") + 1) if m["mysql"] else m.span()
+        if entry_id and spans.free(start, end):
+            emit(Candidate("error", (start, end), text[start:end], symbol=entry_id))
     if kb.unkeyed_message_re is not None and not text.isascii() and len(lowered) == len(text):
         for m in kb.unkeyed_message_re.finditer(lowered):  # wording without an ASCII word to look up
             entry_id = kb.error_messages[m.group(0)]

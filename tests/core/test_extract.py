@@ -1380,3 +1380,37 @@ def test_a_long_option_ending_in_port_is_a_port(kb: Knowledge) -> None:
 def test_an_errno_in_brackets_after_failed_is_its_error(text: str, kb: Knowledge) -> None:
     assert may_contain_findings(text, kb)
     assert "EADDRINUSE" in [e for _, e in errors_in(text, kb)]
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoint", "error"),
+    [
+        # bashu/django-watermark#24 (mysql's -P is the port, its -p the password)
+        (
+            "$mysql -u root -p -h 127.0.0.1 -P 3306\n"
+            "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (61)",
+            ("127.0.0.1", 3306),
+            "ECONNREFUSED",
+        ),
+        # redis/redis#457
+        ("redis-cli -p 6379 -h 127.0.0.1", ("127.0.0.1", 6379), None),
+        # mysql/mysql-shell-plugins#58
+        ("[MySQL server host 'localhost'(11001)]", None, "ENOTFOUND"),
+    ],
+)
+def test_database_clients_name_host_port_and_socket_error(
+    text: str, endpoint: tuple[str, int] | None, error: str | None, kb: Knowledge
+) -> None:
+    found = explain(text, kb).findings
+    endpoints = [
+        (f.address.ip, f.port.number) for f in found if f.kind == "endpoint" and f.address and f.port
+    ]
+    assert endpoints == ([endpoint] if endpoint else [])
+    if error:
+        assert error in [f.error for f in found if f.kind == "error"]
+
+
+def test_mysql_names_the_host_it_could_not_reach(kb: Knowledge) -> None:
+    text = "Can't connect to MySQL server on 'db'"
+    assert may_contain_findings(text, kb)
+    assert [f.host for f in explain(text, kb).findings if f.kind == "address"] == ["db"]
