@@ -90,6 +90,8 @@ _IPV6_RE = re.compile(
     r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
     r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
 )
+# ":::8086" glued to a word by its colon ("listen::::8086"): :: and a port, which nothing else can be
+_GLUED_ANY_PORT_RE = re.compile(r"(?<=[A-Za-z]:):::(?P<port>\d{1,5})(?![\w:]|\.\d)")
 # Every match of `_IPV6_RE` holds two colons with at most four hex digits between them.
 _IPV6_HINT_RE = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _COLON_DIGIT_RE = re.compile(r":\d")
@@ -113,17 +115,18 @@ _LOCALHOST_LOWER_RE = re.compile(
 # "port 5432", "PORT=3000", "port: 465", "port number 8080", "listening on 3000" (and docker's
 # "-p 8080:80" below: a second number after a colon)
 # (a number followed by "-1234" or "–1234" starts a range of ports, not one port: "ports 1024-65535")
-_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?![\w.]|[-–]\d)"
+_PORT_TAIL = r"(?:\s*[:=]\s*|\s+)[\"']?(?P<port>\d{1,6})(?:(?P<sep>:)(?P<port2>\d{1,6}))?(?!\w|\.\w|[-–]\d)"
 # ("port(s): 8080" is Spring Boot's "Tomcat started on port(s): 8080 (http)")
 _PORT_WORD_RE = re.compile(
     r"[PpLl](?<![\w-][PpLl])(?i:ort(?:s|\(s\)|\s+number)?|isten(?:ing)?\s+on)" + _PORT_TAIL
 )
-# "--port 8000", "-p 8080:80", "--publish 8080:80", "-Port 5432" and "-LocalPort 5432" (PowerShell),
+# "--port 8000", "--rpc-bind-port 28081", "--server.port=8080", "-p 8080:80", "--publish 8080:80",
+# "-Port 5432" and "-LocalPort 5432" (PowerShell),
 # iptables' "--dport 22", "--sport 53" and "--to-ports 8080"
 # (not `ps -p 1234` or `top -p 1234`, whose -p takes a process id)
 _PORT_DASH_RE = re.compile(
-    r"-(?<![\w-]-)(?i:-port|p(?<!\bps -p)(?<!\btop -p)|-publish|port|-[ds]ports?|-to-ports?"
-    r"|(?:local|remote)port)" + _PORT_TAIL
+    r"-(?<![\w-]-)(?i:-port|-[a-z][\w.-]{0,30}?[-_.]port|p(?<!\bps -p)(?<!\btop -p)|-publish|port"
+    r"|-[ds]ports?|-to-ports?|(?:local|remote)port)" + _PORT_TAIL
 )
 # "LocalPort : 5432" (PowerShell's Get-NetTCPConnection), "SrcPort=5353 DstPort=41655" (packet dumps)
 _PORT_NAMED_RE = re.compile(
@@ -154,7 +157,7 @@ _PORT_LISTING_RE = re.compile(
 # a quote or a bracket; two digits only for a well-known port, so that ":30" past the hour is not one)
 _ON_COLON_PORT_RE = re.compile(r":(?<=\s[Oo][Nn]\s:)(?P<port>\d{2,6})(?![\w.])")
 _BARE_COLON_PORT_RE = re.compile(
-    r"(?:^|(?<=[\s`'\"(\[]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]]|[.;!?](?!\w))", re.M
+    r"(?:^|(?<=[\s`'\"(\[]))(?<!::):(?P<port>\d{2,5})(?=$|[\s`'\",)\]*]|[.;!?](?!\w))", re.M
 )
 # "8000端口"
 _CJK_PORT_RE = re.compile(r"(?<![A-Za-z0-9_.])(?P<port>\d{2,5})\s*端口", re.I)
@@ -172,6 +175,7 @@ _SCHEME_PORT_LOWER_RE = re.compile(
 _SCHEME_PORT_WORDS = frozenset(
     ("http", "https", "ssh", "ftp", "sftp", "smtp", "smtps", "imap", "imaps", "dns", "rdp", "vnc", "telnet")
 )
+_TOOL_HOST_PORT = r"(?:\s+-[\w-]{1,8})*\s+(?P<host>[A-Za-z0-9][\w.:-]{0,252})\s+(?P<port>\d{1,5})(?![\w.:-])"
 # Phrases that tie a host name or address to a port: psql, curl, ssh, Node error objects, Python calls.
 _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -209,8 +213,12 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # Android: "failed to connect to example.com/93.184.216.34 (port 80)", "to /52.30.76.101 (port 9292)"
         "(port ",
-        re.compile(r"(?P<host>[A-Za-z][\w.-]{0,252})/(?P<ip>[0-9A-Fa-f:.]{2,45}) \(port (?P<port>\d{1,6})\)"),
+        re.compile(
+            r"(?:(?P<host>[A-Za-z][\w.-]{0,252})|(?<![\w.-]))/(?P<ip>[0-9A-Fa-f:.]{2,45}) ?"
+            r"\(port (?P<port>\d{1,6})\)"
+        ),
     ),
     (
         "--host",  # uvicorn, flask run, vite and others: "--host 0.0.0.0 --port 8000"
@@ -230,6 +238,13 @@ _PAIR_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "('",  # Python's socket addresses: ('0.0.0.0', 8000), ('::1', 8000, 0, 0)
         re.compile(r"\('(?P<host>[\w.:%-]{1,253})',\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)"),
     ),
+    (
+        '("',  # the same written in code: sock.connect(("127.0.0.1", 554))
+        re.compile(r'\("(?P<host>[\w.:%-]{1,253})",\s*(?P<port>\d{1,6})(?:,\s*\d+){0,2}\)'),
+    ),
+    # "telnet 127.0.0.1 8990", "nc -vz db.internal 5432": a host and a port as the tool's arguments
+    ("telnet ", re.compile(r"(?<![\w-])telnet" + _TOOL_HOST_PORT)),
+    ("nc", re.compile(r"(?<![\w-])(?:nc|ncat|netcat)" + _TOOL_HOST_PORT)),
     (
         "connecting to",
         re.compile(
@@ -274,6 +289,8 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     # wget: "unable to resolve host address 'x'" (with typographic quotes in a UTF-8 locale)
     ("resolve host address", re.compile(r"resolve host address [\"'‘“](?P<host>" + _HOST_NAME + ")")),
     ("unknown mysql server host", re.compile(r"Unknown MySQL server host '(?P<host>" + _HOST_NAME + ")'")),
+    # "Can't connect to MySQL server on 'localhost' (10061)", "... on u'localhost' ([Errno 61] ...)"
+    ("mysql server on", re.compile(r"MySQL server on u?'(?P<host>" + _HOST_NAME + ")'")),
     # ping, ssh, Java and the rest: "foo.example: Name or service not known", macOS's ping "cannot
     # resolve foo: Unknown host" (a name with a dot, or after "ping: ", so "getaddrinfo: ..." is not one)
     (
@@ -285,30 +302,52 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
         ),
     ),
 )
+_PORT_AFTER_HOST_RE = re.compile(r":(\d{1,5})(?![\w.:])")
 # Where a client says which endpoint refused or did not answer: PostgreSQL's JDBC driver "Connection to
-# localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)".
+# localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)", and
+# Chrome's refused page in Portuguese, "A conexão com localhost foi recusada." (Chromium's pt-BR strings)
 _CONNECTION_TO_RE = re.compile(
-    r"[Cc]onnection to (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})(?::(?P<port>\d{1,5}))?"
-    r" (?:was )?(?P<outcome>refused|timed out)"
+    r"(?:[Cc]onnection to|[Cc]onexão com) (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})"
+    r"(?::(?P<port>\d{1,5}))? (?:was |foi )?(?P<outcome>refused|recusada|timed out)"
 )
-_OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
+_OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "recusada": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
+# curl on Windows ends its connect line with a bare "Timed out": "Failed to connect to github.com port 443
+# after 21045 ms: Timed out" (the endpoint itself is the "connect" phrase of `_PAIR_RES`)
+_CURL_TIMED_OUT_RE = re.compile(r"port \d{1,5}(?: after \d{1,7} ms)?: (?P<outcome>Timed out)\b")
 # ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
 # server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
 # a bind address.
+# ssh's own server: "ssh user@134.173.191.241 -p 5055" (the -p before or after the destination)
+_SSH_SERVER_RE = re.compile(
+    r"\bssh\s(?:[^\n@]{0,120}?\s)?-p\s*(?P<port>\d{1,5})\s+(?:[^\s@]{1,64}@)(?P<host>[\w.-]{1,253})(?![\w@])"
+    r"|\bssh\s(?:[^\n@]{0,120}?\s)?(?:[^\s@]{1,64}@)(?P<host2>[\w.-]{1,253})\s(?:[^\n]{0,120}?\s)?-p\s*"
+    r"(?P<port2>\d{1,5})(?![\w.])"
+)
 _SSH_FORWARD_RE = re.compile(
-    r"(?<![\w-])-(?P<flag>[LRD])\s*(?:(?:[\w.*-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):)?(?P<lport>\d{1,5})"
+    r"(?<![\w-])-(?P<flag>[LRD])\s*(?:(?P<bind>[\w.*-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):)?(?P<lport>\d{1,5})"
     r"(?::(?P<host>[\w.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):(?P<port>\d{1,5}))?(?![\w:.]|/\d)"
 )
 # A host and its port written as separate fields: "host: db" ... "port: 5432", "SrcIP=10.0.0.1 ...
 # SrcPort=5353", "DB_HOST=db" and "DB_PORT=5432", Rust's "host: Some(Ipv4(10.20.30.40)), port:
 # Some(8443)". A field's side is the word glued before its key ("Src", "DB_", ""): a host pairs with
 # the next port field of the same side.
+# (A space alone separates an option and its value: "--rpc-bind-ip 0.0.0.0 --rpc-bind-port 28081".)
 _FIELD_HOST_RE = re.compile(
-    r"(?i:ip|host(?:name)?|addr(?:ess)?)(?P<quote>[\"']?)\s*[=:]\s*(?:Some\((?:Ipv[46]|Domain)\()?[\"'(]?"
+    r"(?i:ip|host(?:name)?|addr(?:ess)?)(?P<quote>[\"']?)(?:\s*[=:]\s*|(?P<sp>[ \t]+))"
+    r"(?:Some\((?:Ipv[46]|Domain)\()?[\"'(]?"
     r"(?P<value>\d{1,3}(?:\.\d{1,3}){3}(?![\d.])|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{1,45}"
     r"|[A-Za-z][\w-]{0,62}(?:\.[A-Za-z0-9][\w-]{0,62})*(?![\w.$]))"
 )
-_FIELD_PORT_RE = re.compile(r"(?i:port)[\"']?\s*[=:]\s*(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)")
+_FIELD_PORT_RE = re.compile(
+    r"(?i:port)[\"']?(?:\s*[=:]\s*|(?P<sp>[ \t]+))(?:Some\()?[\"']?(?P<port>\d{1,5})(?![\w.]|[-–]\d)"
+)
+# Database clients' command lines: "mysql -u root -p -h 127.0.0.1 -P 3306", "redis-cli -p 6379 -h 127.0.0.1"
+_CLIENT_LINE_RE = re.compile(
+    r"(?<![\w-])(?P<tool>mysql|mariadb|psql|pg_dump|pg_isready|redis-cli)\b[^\n]{0,200}", re.I
+)
+_CLIENT_HOST_RE = re.compile(r"(?<![\w-])-h\s*(?P<host>[A-Za-z0-9][\w.:-]{0,252})(?![\w.:-])")
+_CLIENT_BIG_P_RE = re.compile(r"(?<![\w-])-P\s*(?P<port>\d{1,5})(?![\w.])")
+_CLIENT_SMALL_P_RE = re.compile(r"(?<![\w-])-p\s*(?P<port>\d{1,5})(?![\w.])")
 _FIELD_SIDE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-"
 _FIELD_NOT_HOSTS = frozenset({"some", "none", "null", "nil", "true", "false", "undefined", "ipv4", "ipv6"})
 # tcpdump writes an address and its port joined by a dot, the source before " > " and the destination
@@ -336,11 +375,16 @@ _HOSTPORT_CONTEXT_RE = re.compile(
 # letter, so that the regex engine skips to the next "E" or "W".
 _ERROR_SYMBOL_RE = re.compile(r"(?:W(?<!\wW)SAE|E(?<!\wE))(?:[A-Z]{4,14}|AI_[A-Z]{4,8})(?!\w)")
 _ERROR_CODE_RE = re.compile(
-    r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=]?\s*'?(?P<code>-?\d{2,5})\b"
+    r"(?:(?:Errno|WinError|errno|error|Error|os error|code)\s*[:=(]?\s*'?(?P<code>-?\d{2,5})\b"
     r"|0x[0-9A-Fa-f]{8}/(?P<hexcode>\d{5})"
     # Winsock's codes in hex ("0x274D" is 10061), bare or as the HRESULT that wraps them (0x8007274D)
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
-    r"|\((?P<paren>10\d{3})\)"
+    r"|\((?P<paren>1[01]\d{3})\)"
+    # a system call's errno in brackets: nginx's "bind() to 0.0.0.0:80 failed (98: Address in use)",
+    # "bind() failed. (98)"
+    r"|failed\.?\s*\((?P<failed>\d{2,5})[:)]"
+    # MySQL's client puts the socket error after the host: "on '127.0.0.1' (61)"
+    r"|MySQL server on u?'[^'\n]{1,253}' \((?P<mysql>\d{2,5})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
 )
 # Node names its DNS queries in errors ("querySrv ECONNREFUSED"), where ECONNREFUSED is c-ares' code
@@ -377,6 +421,17 @@ _IMAGE_NAMES = frozenset(
         "java",
     }
 )
+# File name extensions of source code, for "file.ext:line" in stack traces and compiler output (a name
+# with one dot only: "api.example.rs:8443" stays an endpoint)
+_SOURCE_EXTENSIONS = frozenset(
+    {
+        "py", "pyx", "js", "mjs", "cjs", "ts", "tsx", "jsx", "go", "rs", "rb", "java", "kt", "kts", "cs", "c",
+        "h", "cc", "cpp", "hpp", "cxx", "php", "pl", "pm", "sh", "swift", "scala", "ex", "exs", "erl", "dart",
+        "lua", "vue", "svelte", "m", "mm", "fs", "clj", "groovy", "gradle", "yml", "yaml", "json", "toml",
+        "xml", "html", "css", "scss", "ini", "cfg", "conf", "tf", "sql", "jl", "zig", "nim", "hs", "ml", "vb",
+        "ps1", "bat",
+    }
+)  # fmt: skip
 _WELL_KNOWN_SMALL = frozenset(
     {20, 21, 22, 23, 25, 53, 67, 68, 69, 80, 88, 110, 123, 143, 443, 465, 587, 993, 995}
 )
@@ -414,11 +469,11 @@ _WORD_BYTES_RE = re.compile(rb"[a-z0-9_]+(?:\.[a-z0-9_]+)*")
 # ".s.PGSQL.5432" by their dots).
 _PORT_WORDS = frozenset(
     b"p publish listen listening expose http https ssh ftp sftp smtp smtps imap imaps".split()
-    + b"dns rdp vnc telnet".split()
+    + b"dns rdp vnc telnet nc ncat netcat".split()
 )
 # Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
 # `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
-PREFILTER_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name")
+PREFILTER_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name", b"mysql server on")
 # Characters that case-insensitive patterns (and `str.lower`) match to ASCII letters: Turkish dotted
 # and dotless i, the long s and the Kelvin sign.
 _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -439,6 +494,8 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
     else:
         if "端口" in text:  # "8000端口"
             return True
+        if kb.unkeyed_message_re is not None and kb.unkeyed_message_re.search(text.lower()):
+            return True  # an error message with no ASCII word ("в соединении отказано")
         # Words as `extract` reads them (from `str.lower`), and as case-insensitive patterns match.
         lowered = f"{text.lower()}\n{text.translate(_CASE_TWINS).lower()}"
         data = lowered.encode("ascii", "replace")
@@ -449,14 +506,16 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
         or "error" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
         or "errno" in lowered
         or "code" in lowered
-        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)"
+        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
+        or "(11" in lowered
         or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
+        or "failed" in lowered  # `_ERROR_CODE_RE`: "bind() failed. (98)"
         or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
     ) and _has_digit(text):
         return True
     if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
         return True
-    if "translate host name" in lowered:
+    if "translate host name" in lowered or "mysql server on" in lowered:
         return True
     words = data.translate(ASCII_WORD_TABLE).split()
     if not _PORT_WORDS.isdisjoint(words) and _has_digit(text):
@@ -535,6 +594,8 @@ def _ipv6_port_reading(token: str, whole: bool, text: str, start: int) -> tuple[
     if "::" not in token:
         return None  # eight groups written out: one address
     address = ipaddress.IPv6Address(token)
+    if int(address) >> 32 == 0:
+        return head, port, None  # "::0:8086", "::1:5432": the deprecated ::/96 block, so :: or ::1 and a port
     if (
         address.is_link_local
         and int(address) >> 64 != 0xFE80 << 48
@@ -588,8 +649,11 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         if not host and scheme != "unix":
             continue
-        # Keep the span exact, but never carry credentials forward.
-        shown = m.group(0)
+        # Trailing punctuation ends the sentence, not the URL; the span is cut with the text. Keep the
+        # span exact, but never carry credentials forward.
+        shown = m.group(0).rstrip(".,;:!)")
+        if shown.endswith("//"):
+            continue  # nothing left after the scheme
         if m["userinfo"] is not None:
             shown = shown.replace(m["userinfo"] + "@", "***@", 1)
         ip = host[1:-1].split("%")[0] if host.startswith("[") else host
@@ -600,8 +664,8 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         add(
             Candidate(
                 "url",
-                m.span(),
-                shown.rstrip(".,;:!)"),
+                (m.start(), m.start() + len(m.group(0).rstrip(".,;:!)"))),
+                shown,
                 ip=ip if is_ip else None,
                 host=None if is_ip else host.lower().rstrip("."),
                 port=port,
@@ -615,14 +679,18 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if needle not in lowered:
             continue
         for m in pattern.finditer(text):
-            host = m["host"]
+            host = m["host"] or ""
             ip = m.groupdict().get("ip")
             if _looks_like_ip(host):
                 host, ip = "", host
             port = int(m["port"])
             if not spans.free(*m.span("port")):
                 continue
-            if needle == "('" and not ip and not _is_endpoint_name(host.lower(), port, text, m.start()):
+            if (
+                needle in ("('", '("')
+                and not ip
+                and not _is_endpoint_name(host.lower(), port, text, m.start())
+            ):
                 continue  # any tuple of a word and a number: ('a', 1)
             kind_text = text[m.start() : m.end()]
             add(
@@ -633,7 +701,19 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
 
     if "ssh" in lowered and "-" in text and has_digit:
         _extract_ssh_forwards(text, spans, add)
-    if has_digit and "port" in lowered and ("=" in text or ":" in text):
+    if (
+        "-h" in text
+        and has_digit
+        and (
+            "mysql" in lowered
+            or "mariadb" in lowered
+            or "psql" in lowered
+            or "redis-cli" in lowered
+            or "pg_" in lowered
+        )
+    ):
+        _extract_client_options(text, spans, add)
+    if has_digit and "port" in lowered and ("=" in text or ":" in text or "--" in text):
         _extract_field_pairs(text, spans, add)
     if " > " in text:
         for m in _TCPDUMP_RE.finditer(text):
@@ -646,11 +726,30 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
             continue
         for m in pattern.finditer(text):
             group = "host" if m["host"] is not None else "bare"
-            if spans.free(*m.span(group)) and not _looks_like_ip(m[group]):
-                add(Candidate("address", m.span(group), m[group], host=m[group].lower()))
+            start, end = m.span(group)
+            if not spans.free(start, end) or _looks_like_ip(m[group]):
+                continue
+            # Node writes the port after the name that failed: "getaddrinfo EAI_AGAIN registry.npmjs.org:443"
+            after = _PORT_AFTER_HOST_RE.match(text, end)
+            if after is not None and spans.free(*after.span()):
+                add(
+                    Candidate(
+                        "endpoint",
+                        (start, after.end()),
+                        text[start : after.end()],
+                        host=m[group].lower(),
+                        port=int(after[1]),
+                    )
+                )
+            else:
+                add(Candidate("address", (start, end), m[group], host=m[group].lower()))
 
-    if "onnection to " in text:
+    if "onnection to " in text or "onexão com " in text:
         _extract_connection_outcomes(text, kb, spans, add)
+    if ": Timed out" in text and (entry_id := kb.error_symbols.get("ETIMEDOUT")):
+        for m in _CURL_TIMED_OUT_RE.finditer(text):
+            if spans.free(*m.span("outcome")):
+                add(Candidate("error", m.span("outcome"), m["outcome"], symbol=entry_id))
 
     for m in _BRACKET_RE.finditer(text) if "[" in text else ():
         if not spans.free(*m.span()):
@@ -663,6 +762,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
             )
         )
+
+    for m in _GLUED_ANY_PORT_RE.finditer(text) if ":::" in text else ():
+        if spans.free(*m.span()):
+            add(Candidate("endpoint", m.span(), m.group(0), ip="::", port=int(m["port"])))
 
     for m in _IPV6_RE.finditer(text) if _IPV6_HINT_RE.search(text) else ():
         tok = m["tok"]
@@ -717,6 +820,13 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         # (each of `_VERSION_BEFORE_RE`'s words holds a "v", a "d" or an "e")
         if _is_version(text, start, before):
             continue
+        if (
+            m["port"] is None
+            and m["plen"] is None
+            and _looks_like_version_number(m["ip"])
+            and _near_version_word(text, start, end)
+        ):
+            continue  # "AssemblyFileVersion ... should read `4.1.0.0`": a version, not a host
         ip = m["ip"]
         invalid = _ipv4_problem(ip)
         port = _port(m["port"])
@@ -846,15 +956,52 @@ def _is_version(text: str, start: int, before: str) -> bool:
     return False
 
 
+def _looks_like_version_number(ip: str) -> bool:
+    """`4.1.0.0`, `2.0.0.0`: one digit first and a zero last, the shape of assembly and file versions (and
+    of no address people write: 0.0.0.0 and 10.0.0.0 do not have it)."""
+    return ip[0] in "123456789" and ip[1] == "." and ip.endswith(".0")
+
+
+def _near_version_word(text: str, start: int, end: int) -> bool:
+    """Whether the word "version" stands on the same line, within 200 characters of `[start, end)`."""
+    line_start = text.rfind("\n", max(0, start - 200), start) + 1
+    line_end = text.find("\n", end, end + 200)
+    window = text[max(line_start, start - 200) : line_end if line_end >= 0 else end + 200]
+    return "version" in window.lower()
+
+
 def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
-    """ssh's -L, -R and -D: the forwarded port, and the host and port the forward reaches."""
+    """ssh's server and its -p port; -L, -R and -D: the forwarded port, and the host and port the forward
+    reaches."""
+    for m in _SSH_SERVER_RE.finditer(text) if "-p" in text and "@" in text else ():
+        host_group, port_group = ("host", "port") if m["host"] is not None else ("host2", "port2")
+        host = m[host_group]
+        if not spans.free(*m.span(host_group)) or not spans.free(*m.span(port_group)):
+            continue
+        spans.take(*m.span(port_group))  # the port goes with the host: one finding
+        is_ip = _looks_like_ip(host)
+        emit(
+            Candidate(
+                "endpoint",
+                m.span(host_group),
+                host,
+                ip=host if is_ip else None,
+                host=None if is_ip else host.lower(),
+                port=int(m[port_group]),
+            )
+        )
     for m in _SSH_FORWARD_RE.finditer(text):
         if (m["host"] is None) != (m["flag"] == "D"):
             continue  # -L and -R name a destination, -D does not
         line_start = text.rfind("\n", max(0, m.start() - 200), m.start()) + 1
         if "ssh" not in text[max(line_start, m.start() - 200) : m.start()].lower():
             continue
-        if spans.free(*m.span("lport")):
+        bind = (m["bind"] or "").strip("[]")
+        if bind and _looks_like_ip(bind) and spans.free(m.start("bind"), m.end("lport")):
+            # a bind address before the port: the local listening endpoint, "127.0.0.1:3306"
+            start, end = m.start("bind"), m.end("lport")
+            emit(Candidate("endpoint", (start, end), text[start:end], ip=bind, port=int(m["lport"])))
+        elif spans.free(*m.span("lport")):
             emit(Candidate("port", m.span("lport"), m["lport"], port=int(m["lport"])))
         if m["host"] is None:
             continue
@@ -875,11 +1022,46 @@ def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], 
         )
 
 
-def _field_side(text: str, key_start: int) -> str:
-    """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST"), normalised."""
-    at = key_start
+def _extract_client_options(text: str, spans: _Spans, emit: Callable[[Candidate], None]) -> None:
+    """A database client's -h HOST and its port option on one line: mysql's -P 3306 (its -p is the
+    password), psql's and redis-cli's -p 5432."""
+    for line in _CLIENT_LINE_RE.finditer(text):
+        port_flag = "-P" if line["tool"].lower() in ("mysql", "mariadb") else "-p"
+        host = _CLIENT_HOST_RE.search(text, line.start(), line.end())
+        port = (_CLIENT_BIG_P_RE if port_flag == "-P" else _CLIENT_SMALL_P_RE).search(
+            text, line.start(), line.end()
+        )
+        if (
+            host is None
+            or port is None
+            or not spans.free(*host.span("host"))
+            or not spans.free(*port.span("port"))
+        ):
+            continue
+        spans.take(*port.span("port"))
+        value = host["host"]
+        is_ip = _looks_like_ip(value)
+        emit(
+            Candidate(
+                "endpoint",
+                host.span("host"),
+                value,
+                ip=value if is_ip else None,
+                host=None if is_ip else value.lower(),
+                port=int(port["port"]),
+            )
+        )
+
+
+def _field_side(text: str, m: re.Match[str]) -> str | None:
+    """The word glued before a field's key ("Src" of "SrcIP", "DB" of "DB_HOST", "rpc-bind" of
+    "--rpc-bind-port"), normalised; None for a key and a value with only a space between them that is
+    not a command-line option ("ip 10.0.0.1" in prose)."""
+    key_start = at = m.start()
     while at > 0 and key_start - at < 24 and text[at - 1] in _FIELD_SIDE_CHARS:
         at -= 1
+    if m["sp"] is not None and not text.startswith("--", at):
+        return None
     side = text[at:key_start].strip("_.-").lower()
     return {"source": "src", "dest": "dst", "destination": "dst"}.get(side, side)
 
@@ -889,12 +1071,14 @@ def _extract_field_pairs(text: str, spans: _Spans, emit: Callable[[Candidate], N
     and the port's own field is taken with it."""
     ports: dict[str, list[re.Match[str]]] = {}  # by side, in order of position
     for m in _FIELD_PORT_RE.finditer(text):
-        ports.setdefault(_field_side(text, m.start()), []).append(m)
+        if (side := _field_side(text, m)) is not None:
+            ports.setdefault(side, []).append(m)
     if not ports:
         return
     hosts: dict[str, list[re.Match[str]]] = {}
     for m in _FIELD_HOST_RE.finditer(text):
-        hosts.setdefault(_field_side(text, m.start()), []).append(m)
+        if (side := _field_side(text, m)) is not None:
+            hosts.setdefault(side, []).append(m)
     for side, fields in hosts.items():
         starts = [p.start() for p in ports.get(side, ())]
         for i, m in enumerate(fields):
@@ -1014,22 +1198,37 @@ def _extract_errors(
             emit(Candidate("error", m.span(), whole, symbol=entry_id))
             claimed.append((*m.span(), entry_id))
     code_hint = has_digit and (
-        "err" in lowered or "code" in lowered or "0x" in lowered or "(10" in lowered or "curl" in lowered
+        "err" in lowered
+        or "code" in lowered
+        or "0x" in lowered
+        or "(10" in lowered
+        or "(11" in lowered
+        or "curl" in lowered
+        or "failed" in lowered
+        or "mysql" in lowered
     )
     for m in _ERROR_CODE_RE.finditer(text) if code_hint else ():
         if m["curl"]:
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = "code" if m["code"] else "hexcode" if m["hexcode"] else "hex" if m["hex"] else "paren"
+            group = next(g for g in ("code", "hexcode", "hex", "failed", "mysql", "paren") if m[g])
             code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
             if group == "hex" and not 10_000 <= code < 12_000:
                 continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours
             entry_id = kb.error_codes.get(code)
             if entry_id is None and code < 0:
                 entry_id = kb.error_codes.get(-code)
-        if entry_id and spans.free(*m.span()):
-            emit(Candidate("error", m.span(), m.group(0), symbol=entry_id))
+        # (MySQL's code stands alone: its host before it is a finding of its own)
+        start, end = (m.start("mysql") - 1, m.end("mysql") + 1) if m["mysql"] else m.span()
+        if entry_id and spans.free(start, end):
+            emit(Candidate("error", (start, end), text[start:end], symbol=entry_id))
+    if kb.unkeyed_message_re is not None and not text.isascii() and len(lowered) == len(text):
+        for m in kb.unkeyed_message_re.finditer(lowered):  # wording without an ASCII word to look up
+            entry_id = kb.error_messages[m.group(0)]
+            if spans.free(*m.span()):
+                claimed.append((*m.span(), entry_id))
+                emit(Candidate("error", m.span(), text[m.start() : m.end()], symbol=entry_id))
     if not words:
         return  # no words, or case folding changed lengths (rare scripts) so spans would drift
     found = [
@@ -1173,6 +1372,8 @@ def _is_endpoint_name(host: str, port: int, text: str, start: int) -> bool:
         return True
     if "." in host:
         tld = host.rsplit(".", 1)[1]
+        if host.count(".") == 1 and tld in _SOURCE_EXTENSIONS:
+            return False  # a source file and its line: "server.js:12", "main.go:42"
         return tld.isalpha() and len(tld) >= 2 and not host.replace(".", "").isdigit()
     if host in _IMAGE_NAMES and port < 1024:
         return False

@@ -368,6 +368,12 @@ class Knowledge:
             tokens = alias_tokens(message)
             if tokens:
                 self.message_keys.setdefault(max(tokens, key=len), []).append(message)
+        # Messages with no ASCII word to look up (Russian, Chinese, Japanese wording) are searched for
+        # directly, longest first, in a text with characters beyond ASCII.
+        unkeyed = sorted((m for m in self.error_messages if not alias_tokens(m)), key=len, reverse=True)
+        self.unkeyed_message_re: re.Pattern[str] | None = (
+            re.compile("|".join(map(re.escape, unkeyed))) if unkeyed else None
+        )
         # The longest word of every alias and error message: a cheap, distinctive test that a text
         # may hold one (the first word is often "is" or "no", which every chat line has).
         self.trigger_words = frozenset(

@@ -870,6 +870,9 @@ def test_the_endpoint_in_a_connection_to_sentence_is_found(case: Case, kb: Knowl
         ("java.net.SocketTimeoutException: connect timed out", "ETIMEDOUT"),
         ("socket.timeout: timed out", "ETIMEDOUT"),
         ("Read timed out. (read timeout=10)", "ETIMEDOUT"),
+        # appveyor/ci#1740 (curl on Windows)
+        ("fatal: unable to access 'x': Failed to connect to github.com port 443: Timed out", "ETIMEDOUT"),
+        ("Failed to connect to github.com port 443 after 21045 ms: Timed out", "ETIMEDOUT"),
     ],
 )
 def test_timeouts_and_refusals_said_in_words_are_errors(text: str, error: str, kb: Knowledge) -> None:
@@ -1022,6 +1025,10 @@ def test_other_hex_numbers_are_not_winsock_codes(text: str, kb: Knowledge) -> No
         "v1.2.3.4 is out",
         "| Package | Version |\n|---|---|\n| Foo.Core | 3.2.1.0 |\n| Foo.Web | 1.0.0.1 |",
         "build 1.0.0.0",
+        # BHoM/BHoM#1130: the version word a dozen words before, and the shape of a version
+        "The `AssemblyFileVersion` attribute should now be updated to read `4.1.0.0` for all files",
+        # QT-DevOps/DevOpsIssues#788
+        "Could not load file or assembly ‘System.Web,Version=4.0.0.0, Culture=neutral’",
     ],
 )
 def test_four_part_versions_are_not_addresses(text: str, kb: Knowledge) -> None:
@@ -1036,6 +1043,7 @@ def test_four_part_versions_are_not_addresses(text: str, kb: Knowledge) -> None:
         ("use 1.0.0.1 or 4.2.2.2 as your resolver", ["1.0.0.1", "4.2.2.2"]),
         ("| Host | Address |\n|---|---|\n| dns | 1.0.0.1 |", ["1.0.0.1"]),
         ("the server moved to version 2 and now lives at 10.0.0.5", ["10.0.0.5"]),
+        ("since version 3 it binds 0.0.0.0 and routes 10.0.0.0", ["0.0.0.0", "10.0.0.0"]),
     ],
 )
 def test_addresses_near_no_version_context_stay_addresses(text: str, ips: list[str], kb: Knowledge) -> None:
@@ -1186,3 +1194,225 @@ def test_the_long_tail_forms_take_time_in_proportion_to_the_text(unit: str, kb: 
     assert_well_formed(large, explain(large, kb))
     ratio = _cpu_seconds(large, kb) / max(_cpu_seconds(small, kb), 1e-4)
     assert ratio < 30, f"{ratio:.1f}x for 10x the text"
+
+
+# -- localised messages (glibc's strerror/gai_strerror translations, Chromium's error page strings) ----
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        # glibc po/ru.po, po/de.po, po/es.po, po/fr.po, po/ja.po, po/pt_BR.po: strerror(ECONNREFUSED)
+        ("ConnectionRefusedError: [Errno 111] В соединении отказано", "ECONNREFUSED"),
+        ("curl: Failed to connect to localhost port 8080: Verbindungsaufbau abgelehnt", "ECONNREFUSED"),
+        ("psycopg2.OperationalError: could not connect to server: Conexión rehusada", "ECONNREFUSED"),
+        ("java.net.ConnectException: Connexion refusée", "ECONNREFUSED"),
+        ("接続を拒否されました", "ECONNREFUSED"),
+        ("Conexão recusada", "ECONNREFUSED"),
+        # Chromium's refused-to-connect page (components_strings_*.xtb, message 6433595998831338502)
+        ("127.0.0.1 拒绝了我们的连接请求。", "ECONNREFUSED"),
+        ("La página localhost ha rechazado la conexión.", "ECONNREFUSED"),
+        ("localhost hat die Verbindung abgelehnt.", "ECONNREFUSED"),
+        ("localhost n'autorise pas la connexion.", "ECONNREFUSED"),
+        ("Сайт localhost не позволяет установить соединение.", "ECONNREFUSED"),
+        ("localhost で接続が拒否されました。", "ECONNREFUSED"),
+        ("A conexão com localhost foi recusada.", "ECONNREFUSED"),
+        # the other glibc strings
+        ("OSError: [Errno 98] Адрес уже используется", "EADDRINUSE"),
+        ("bind: Adresse déjà utilisée", "EADDRINUSE"),
+        ("TimeoutError: [Errno 110] Время ожидания соединения истекло", "ETIMEDOUT"),
+        ("socket.gaierror: [Errno -3] Временный сбой в разрешении имен", "EAI_AGAIN"),
+        ("域名解析出现暂时性错误", "EAI_AGAIN"),
+        ("getaddrinfo: Nombre o servicio desconocido", "ENOTFOUND"),
+    ],
+)
+def test_a_localised_error_message_is_its_error_and_triggers(text: str, error: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert error in [f.error for f in exp.findings if f.kind == "error"]
+    assert exp.triggered
+    assert explain(text, kb, passive=True).findings == exp.findings
+
+
+@pytest.mark.parametrize("text", ["Привет, как дела?", "今天天气很好", "Je refuse de connaître la réponse"])
+def test_ordinary_chat_in_other_languages_finds_no_error(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "error"] == []
+
+
+@pytest.mark.parametrize(
+    "text", ["go to http://localhost:3000/.", "redis://db.", "x -redis://.", "(ws://[::1]:9229)."]
+)
+def test_a_url_ending_a_sentence_has_its_span_cut_with_its_text(text: str, kb: Knowledge) -> None:
+    exp = explain(text, kb)
+    assert_well_formed(text, exp)
+    assert all(not f.text.endswith((".", ")")) for f in exp.findings if f.kind == "url")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "    at foo (server.js:12)",
+        "main.go:42: listen tcp :8080: bind: address already in use",
+        "app.py:7: DeprecationWarning",
+        "./src/index.ts:120:5 - error TS2304",
+    ],
+)
+def test_a_source_file_and_its_line_is_not_an_endpoint(text: str, kb: Knowledge) -> None:
+    assert [f.text for f in explain(text, kb).findings if f.kind == "endpoint"] == []
+
+
+@pytest.mark.parametrize("text", ["api.example.rs:8443", "cache.example.sh:6379"])
+def test_a_host_under_a_tld_named_like_an_extension_stays_an_endpoint(text: str, kb: Knowledge) -> None:
+    assert [f.text for f in explain(text, kb).findings if f.kind == "endpoint"] == [text]
+
+
+@pytest.mark.parametrize(
+    ("text", "ip", "port"),
+    [
+        # socketio/socket.io-client-java#307 (Android, no host name)
+        (
+            "java.net.SocketTimeoutException: failed to connect to /52.30.76.101 (port 9292) after 90000ms",
+            "52.30.76.101",
+            9292,
+        ),
+        # ossrs/srs#632 (no space before the bracket)
+        ("failed to connect to ossars.net/182.92.80.26(port 1935) after 3000ms", "182.92.80.26", 1935),
+    ],
+)
+def test_androids_address_and_port_in_brackets_are_one_endpoint(
+    text: str, ip: str, port: int, kb: Knowledge
+) -> None:
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert f.address is not None and f.port is not None and (f.address.ip, f.port.number) == (ip, port)
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoints"),
+    [
+        # mikeizbicki/cmc-csci143#258
+        (
+            "$ ssh username@134.173.191.241 -p 5055 -L 8080:localhost:5000",
+            [("134.173.191.241", 5055), ("localhost:5000", 5000)],
+        ),
+        # mscdex/ssh2#580: a bind address before the forwarded port
+        (
+            "$ ssh  -N  -L  127.0.0.1:3306:DATABASE_HOST:3306  SSH_USER@SSH_HOST  -p  22",
+            [("127.0.0.1:3306", 3306), ("DATABASE_HOST:3306", 3306), ("SSH_HOST", 22)],
+        ),
+        ("ssh -p 2222 git@github.com", [("github.com", 2222)]),
+    ],
+)
+def test_ssh_names_its_server_with_the_port_of_its_p_option(
+    text: str, endpoints: list[tuple[str, int]], kb: Knowledge
+) -> None:
+    found = explain(text, kb).findings
+    assert [(f.text, f.port.number) for f in found if f.kind == "endpoint" and f.port] == endpoints
+    assert [f.text for f in found if f.kind == "port"] == (["8080"] if "8080" in text else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        # jookies/jasmin#435
+        ("while i am running : `telnet 127.0.0.1 8990`", "127.0.0.1", 8990),
+        ("nc -vz dbhost 5432", "dbhost", 5432),
+        # js2854/python-rtsp-client#4
+        (
+            ' _sock.connect(("127.0.0.1", 554)) ConnectionRefusedError: [Errno 111] Connection refused',
+            "127.0.0.1",
+            554,
+        ),
+    ],
+)
+def test_a_host_and_port_given_to_a_tool_or_a_call_are_one_endpoint(
+    text: str, host: str, port: int, kb: Knowledge
+) -> None:
+    assert may_contain_findings(text, kb)
+    [f] = [f for f in explain(text, kb).findings if f.kind == "endpoint"]
+    assert ((f.address.ip if f.address and f.address.ip else f.host), f.port.number if f.port else None) == (
+        host,
+        port,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoint"),
+    [
+        # monero-project/monero#7966: an option's value after a space, paired by the options' shared prefix
+        (
+            "./monerod --testnet --rpc-bind-ip 0.0.0.0 --rpc-bind-port 28081 --confirm-external-bind",
+            ("0.0.0.0", 28081),
+        ),
+        # PathwayCommons/semantic-search#128: the two options on separate lines
+        ("- `--host 0.0.0.0` (otherwise loopback only)\n- `--port 8000` (default anyway)", ("0.0.0.0", 8000)),
+        # XX-net/XX-Net#11817: :: glued to a word by its colon, and ::0 with a port (::/96 holds no hosts)
+        ("[smart_router][INFO] Proxy server listen::::8086.", ("::", 8086)),
+        ("[smart_router][INFO] server ::0:8086 started.", ("::0", 8086)),
+    ],
+)
+def test_options_glued_ipv6_and_deprecated_ipv6_blocks_give_the_endpoint(
+    text: str, endpoint: tuple[str, int], kb: Knowledge
+) -> None:
+    found = [
+        (f.address.ip, f.port.number)
+        for f in explain(text, kb).findings
+        if f.kind == "endpoint" and f.address and f.port
+    ]
+    assert found == [endpoint]
+
+
+@pytest.mark.parametrize("text", ["my ip 10.0.0.1 and port 80", "host myhost port 22 is what I use"])
+def test_prose_with_ip_and_port_words_pairs_nothing(text: str, kb: Knowledge) -> None:
+    assert [f for f in explain(text, kb).findings if f.kind == "endpoint"] == []
+
+
+def test_a_long_option_ending_in_port_is_a_port(kb: Knowledge) -> None:
+    found = explain("java -jar app.jar --server.port=8081 --spring.profiles.active=dev", kb).findings
+    assert [f.port.number for f in found if f.kind == "port" and f.port] == [8081]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # codeplea/Hands-On-Network-Programming-with-C#6
+        "bind() failed. (98)",
+        # khuedoan/homelab#43 (musl's wording, with the errno nginx puts before it)
+        "nginx: [emerg] bind() to [::]:80 failed (98: Address in use)",
+    ],
+)
+def test_an_errno_in_brackets_after_failed_is_its_error(text: str, kb: Knowledge) -> None:
+    assert may_contain_findings(text, kb)
+    assert "EADDRINUSE" in [e for _, e in errors_in(text, kb)]
+
+
+@pytest.mark.parametrize(
+    ("text", "endpoint", "error"),
+    [
+        # bashu/django-watermark#24 (mysql's -P is the port, its -p the password)
+        (
+            "$mysql -u root -p -h 127.0.0.1 -P 3306\n"
+            "ERROR 2003 (HY000): Can't connect to MySQL server on '127.0.0.1' (61)",
+            ("127.0.0.1", 3306),
+            "ECONNREFUSED",
+        ),
+        # redis/redis#457
+        ("redis-cli -p 6379 -h 127.0.0.1", ("127.0.0.1", 6379), None),
+        # mysql/mysql-shell-plugins#58
+        ("[MySQL server host 'localhost'(11001)]", None, "ENOTFOUND"),
+    ],
+)
+def test_database_clients_name_host_port_and_socket_error(
+    text: str, endpoint: tuple[str, int] | None, error: str | None, kb: Knowledge
+) -> None:
+    found = explain(text, kb).findings
+    endpoints = [
+        (f.address.ip, f.port.number) for f in found if f.kind == "endpoint" and f.address and f.port
+    ]
+    assert endpoints == ([endpoint] if endpoint else [])
+    if error:
+        assert error in [f.error for f in found if f.kind == "error"]
+
+
+def test_mysql_names_the_host_it_could_not_reach(kb: Knowledge) -> None:
+    text = "Can't connect to MySQL server on 'db'"
+    assert may_contain_findings(text, kb)
+    assert [f.host for f in explain(text, kb).findings if f.kind == "address"] == ["db"]

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bot.loopback_discord import LoopbackDiscord
-from bot.runner import EXIT_INTENTS, EXIT_SCHEMA, EXIT_SESSION_LIMIT, EXIT_SHARDS, EXIT_TOKEN
+from bot.runner import EXIT_CONFIG, EXIT_INTENTS, EXIT_SCHEMA, EXIT_SESSION_LIMIT, EXIT_SHARDS, EXIT_TOKEN
 from bot.shards import IDENTIFY_INTERVAL
 from bot.store import SCHEMA_VERSION, PostgresSettingsStore
 from tests.bot.harness import BotProcess, bot_env, embed_text, replies_to
@@ -113,6 +113,24 @@ async def test_failures_a_restart_cannot_fix_have_their_own_exit_codes(tmp_path:
         assert await low.wait() == EXIT_SESSION_LIMIT
         one_sentence(low, "Only 5 of Discord's 5 daily session starts are left")
         assert server.identify_log == [] and server.session_starts_remaining == 5
+
+
+async def test_the_token_can_come_from_a_file_instead_of_the_environment(tmp_path: Path) -> None:
+    async with LoopbackDiscord() as server:
+        token_file = tmp_path / "discord-token"
+        token_file.write_text(server.token + "\n")  # as `systemd-creds` or a secrets file holds it
+        env = bot_env(
+            server, tmp_path / "s.sqlite3", message_content=False, DISCORD_TOKEN_FILE=str(token_file)
+        )
+        del env["DISCORD_TOKEN"]
+        bot = await BotProcess(env).start()
+        await bot.ready()
+        assert await bot.stop() == 0
+        assert server.token not in bot.output
+        env["DISCORD_TOKEN"] = server.token
+        both = await BotProcess(env).start()
+        assert await both.wait() == EXIT_CONFIG
+        one_sentence(both, "DISCORD_TOKEN or DISCORD_TOKEN_FILE, not both")
 
 
 async def test_a_bot_asked_to_identify_again_stops_before_the_session_start_reserve(tmp_path: Path) -> None:

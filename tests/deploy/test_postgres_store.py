@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+import pytest
+
 from bot.config import load_config
-from bot.store import SCHEMA_VERSION, GuildSettings, PostgresSettingsStore, open_store
+from bot.store import (
+    POSTGRES_MIGRATIONS,
+    SCHEMA_VERSION,
+    GuildSettings,
+    PostgresSettingsStore,
+    SchemaTooNew,
+    open_store,
+)
 
 
 async def eventually(check: object, timeout: float = 5.0) -> None:
@@ -140,3 +150,57 @@ async def test_a_lost_listen_connection_stops_caching_until_it_is_back(pg_dsn: s
         await admin.close()
         await writer.close()
         await reader.close()
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+async def test_a_version_1_database_is_migrated_and_keeps_its_settings(pg_dsn: str) -> None:
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute(
+            "CREATE TABLE netexplain_guild_settings (guild_id BIGINT PRIMARY KEY, watch_mode TEXT NOT NULL "
+            "DEFAULT 'react', cooldown_minutes DOUBLE PRECISION);"
+            "CREATE TABLE netexplain_watched_channels (guild_id BIGINT NOT NULL, channel_id BIGINT NOT NULL, "
+            "PRIMARY KEY (guild_id, channel_id));"
+            "CREATE TABLE netexplain_meta (id INTEGER PRIMARY KEY, schema_version INTEGER NOT NULL);"
+            "INSERT INTO netexplain_meta VALUES (1, 1);"
+            "INSERT INTO netexplain_guild_settings VALUES (5, 'reply', 1.5);"
+            "INSERT INTO netexplain_watched_channels VALUES (5, 50);"
+        )
+        store = await PostgresSettingsStore(pg_dsn).open()
+        try:
+            assert await store.get(5) == GuildSettings(5, "reply", frozenset({50}), 1.5)
+            assert await store.probe() == SCHEMA_VERSION == max(POSTGRES_MIGRATIONS)
+        finally:
+            await store.close()
+        tables = {
+            r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        assert {"netexplain_shard_processes", "netexplain_identify_buckets"} <= tables
+    finally:
+        await conn.close()
+
+
+async def test_processes_opening_a_new_database_together_migrate_it_once(pg_dsn: str) -> None:
+    stores = await asyncio.gather(*(PostgresSettingsStore(pg_dsn).open() for _ in range(4)))
+    try:
+        assert [await store.probe() for store in stores] == [SCHEMA_VERSION] * 4
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_newer_schema_refuses_to_open_without_showing_the_password(pg_dsn: str) -> None:
+    store = await PostgresSettingsStore(pg_dsn).open()
+    await store.close()
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        await conn.execute("UPDATE netexplain_meta SET schema_version = $1", SCHEMA_VERSION + 1)
+    finally:
+        await conn.close()
+    with_password = pg_dsn.replace("://netexplain@", "://netexplain:pw-5521@")
+    with pytest.raises(SchemaTooNew) as caught:
+        await PostgresSettingsStore(with_password).open()
+    assert f"schema version {SCHEMA_VERSION + 1}" in str(caught.value)
+    assert "pw-5521" not in str(caught.value) and "postgresql://netexplain@127.0.0.1:" in str(caught.value)
