@@ -22,7 +22,8 @@ from typing import Any, Literal
 
 import discord
 
-from bot.core.model import Answer, Explanation, redact_credentials
+from bot.core.credentials import redact_credentials
+from bot.core.model import Answer, Explanation
 
 log = logging.getLogger(__name__)
 

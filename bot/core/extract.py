@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from bot.core.credentials import REDACTED, mask_credentials
 from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
 
 MAX_TEXT = 20_000  # longer input is cut: a chat message is at most 4,000 characters
@@ -630,8 +631,9 @@ def _ipv6_host_port(token: str, before: str, published: bool) -> tuple[str, int 
 
 
 def extract(text: str, kb: Knowledge) -> list[Candidate]:
-    """Every candidate in `text`, in order of position."""
-    text = text[:MAX_TEXT]
+    """Every candidate in `text`, in order of position (no candidate holds a URL's credentials)."""
+    # (masked through the end of the run the cut falls in: a cut through a password leaves none of it)
+    text = mask_credentials(text, MAX_TEXT)
     spans = _Spans(len(text))
     found: list[Candidate] = []
 
@@ -650,12 +652,12 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if not host and scheme != "unix":
             continue
         # Trailing punctuation ends the sentence, not the URL; the span is cut with the text. Keep the
-        # span exact, but never carry credentials forward.
+        # span exact, but never carry credentials forward (they are masked with "*" already).
         shown = m.group(0).rstrip(".,;:!)")
         if shown.endswith("//"):
             continue  # nothing left after the scheme
         if m["userinfo"] is not None:
-            shown = shown.replace(m["userinfo"] + "@", "***@", 1)
+            shown = shown.replace(m["userinfo"] + "@", REDACTED + "@", 1)
         ip = host[1:-1].split("%")[0] if host.startswith("[") else host
         port = _port(m["port"]) if m["port"] else (DEFAULT_PORTS[scheme] or None)
         is_ip = _looks_like_ip(ip)

@@ -5,17 +5,9 @@ Nothing here knows about Discord, terminals or YAML. Every front end renders an 
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, NamedTuple
 
-# scheme://user:password@host -> scheme://***@host, for any scheme
-_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]+@")
-
-
-def redact_credentials(text: str) -> str:
-    """Replace the user-info part of URLs (`user:pass@`) with `***@`: credentials are never echoed."""
-    return _URL_USERINFO.sub(r"\1***@", text) if "@" in text else text
-
+from bot.core.credentials import redact_credentials
 
 FindingKind = Literal["endpoint", "address", "network", "url", "port", "error", "term"]
 AddressCategory = Literal[

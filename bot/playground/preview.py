@@ -13,6 +13,7 @@ from typing import Any
 from bot.cogs._answering import MAX_QUERY, build_reply
 from bot.core import explain
 from bot.core.compose import entry_answer
+from bot.core.credentials import redact_credentials
 from bot.core.knowledge import Entry, Knowledge
 from bot.kb import KnowledgeError
 from bot.render import TOTAL_LIMIT, AnswerView, render_answers, render_explanation, severity_of
@@ -92,7 +93,7 @@ def preview_text(text: str, kb: Knowledge, *, os: str | None = None) -> dict[str
     )
     payloads = [e.to_dict() for e in embeds]
     return {
-        "query": text,
+        "query": redact_credentials(text),
         "found": explanation.found_anything,
         "triggered": explanation.triggered,
         "findings": [f.to_json() for f in explanation.findings],
