@@ -8,13 +8,14 @@ parser reads as they meant. So the rule here errs towards hiding:
 
 - within a run of non-space characters after `scheme://`, when no "@" follows the authority, the
   user-info ends at the authority's last "@" (as every parser reads it);
-- when an "@" does follow (`/…@…`), the text before it is kept as a path only when the authority is
-  plainly a host: a dotted name, an address or `localhost` (`https://unpkg.com/react@18/`), or a
-  one-word host with a numeric port whose later "@"s all open a path segment (Vite's
-  `http://web:5173/@vite/client`); otherwise everything up to the run's last "@" is user-info.
+- when an "@" does follow (`/…@…`), the text before it is kept as a path only when the authority
+  holds no "@" and is plainly a host: a dotted name, an address or `localhost`
+  (`https://unpkg.com/react@18/`), or a host with a port number whose later "@"s all open a path
+  segment (Vite's `http://web:5173/@vite/client`). Otherwise everything up to the run's last "@" is
+  user-info.
 
-So what can still show is only a password that starts with a port number and an unescaped "/", "?"
-or "#" (`user:5432/x@db` reads as host `user`, port 5432), and only when the user name is a dotted
+So what can still show is only a password that starts with a number and an unescaped "/", "?" or "#"
+(`user:5432/x@db`, which reads as host `user`, port 5432), and only when the user name is a dotted
 name or the password ends in "/": URLs themselves look like that.
 
 Everything is found in one pass: `://` by substring search, the scheme by walking back over its
@@ -24,6 +25,7 @@ characters, each run's end and last "@" once per run, so the time is linear in t
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 REDACTED = "***"
 _SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
@@ -41,8 +43,14 @@ def _has_scheme(text: str, at: int) -> bool:
     return False
 
 
-def _host_port(authority: str) -> tuple[str, bool] | None:
-    """(host, bracketed) when `authority` reads as `host` or `host:port` with a port number, else None.
+class _HostPort(NamedTuple):
+    host: str
+    bracketed: bool
+    port: bool
+
+
+def _host_port(authority: str) -> _HostPort | None:
+    """`authority` read as `host` or `host:port` with a port number, else None.
 
     (A colon with no number after it, as in `user:/pa@ss`, is not a port: that reads as user-info.)
     """
@@ -60,7 +68,7 @@ def _host_port(authority: str) -> tuple[str, bool] | None:
     port = rest[1:]
     if rest and not (rest[0] == ":" and port.isascii() and port.isdigit() and len(port) <= 5):
         return None
-    return host, bracketed
+    return _HostPort(host, bracketed, bool(rest))
 
 
 def _plainly_a_host(host: str, bracketed: bool) -> bool:
@@ -103,9 +111,11 @@ def userinfo_spans(text: str) -> list[tuple[int, int]]:
         at_in_authority = text.rfind("@", start, authority_end)
         end = at_in_authority
         if last_at >= authority_end:  # an "@" after the authority: a path, or a password with "/"?
-            parsed = _host_port(text[max(at_in_authority + 1, start) : authority_end])
-            plain = parsed is not None and (_plainly_a_host(*parsed) or last_bare_at < authority_end)
-            if not plain:
+            parsed = _host_port(text[start:authority_end]) if at_in_authority < 0 else None
+            if parsed is None or not (
+                _plainly_a_host(parsed.host, parsed.bracketed)
+                or (parsed.port and last_bare_at < authority_end)
+            ):
                 end = last_at
         if end > start:  # (an empty user-info, `scheme://@host`, hides nothing)
             spans.append((start, end))
