@@ -192,6 +192,7 @@ class Explanation(NamedTuple):
     answer: Answer
     parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
     brief: bool = False  # answers without sections (`explain(..., brief=True)`), for compact replies
+    read: int | None = None  # set when the text was cut: how many characters of it were read
 
     @property
     def found_anything(self) -> bool:
@@ -199,10 +200,16 @@ class Explanation(NamedTuple):
         return bool(self.findings)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON contract's top-level object; `query` is the text as given, minus URL credentials."""
-        return {
+        """The JSON contract's top-level object; `query` is the text as given, minus URL credentials.
+
+        `read` appears only when the text was cut: the number of characters extraction read.
+        """
+        out: dict[str, Any] = {
             "query": redact_credentials(self.query),
             "triggered": self.triggered,
             "findings": [f.to_json() for f in self.findings],
             "answer": self.answer.to_json(),
         }
+        if self.read is not None:
+            out["read"] = self.read
+        return out
