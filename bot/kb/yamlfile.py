@@ -22,6 +22,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.kb.errors import KnowledgeError
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's loader composes in C; the composer in Python comes first so that composing runs here. (The
+# pure-Python SafeLoader, without libyaml, has it already.)
+_BASES: tuple[type, ...] = (_BaseLoader,) if issubclass(_BaseLoader, Composer) else (Composer, _BaseLoader)
 # The keys that name an item, as the schema names it in its errors.
 _NAMING_KEYS = ("id", "prefix", "port", "os", "range")
 _WRITE_IT_OUT = ": the knowledge base takes no anchors or aliases; write the value out"
@@ -33,12 +36,12 @@ class _Problem(NamedTuple):
     reason: str
 
 
-class _StrictLoader(Composer, _BaseLoader):  # type: ignore[misc]
+class _StrictLoader(*_BASES):  # type: ignore[misc]
     """PyYAML's safe loader, noting every anchor, alias and repeated key while it composes."""
 
     def __init__(self, text: str) -> None:
         _BaseLoader.__init__(self, text)
-        Composer.__init__(self)
+        Composer.__init__(self)  # (again, for the pure-Python loader: it only sets `anchors`)
         self.problems: list[_Problem] = []
 
     def _note(self, mark: Any, reason: str) -> None:
