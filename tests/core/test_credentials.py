@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.core import explain
+from bot.core import explain, scan
 from bot.core.credentials import mask_credentials, redact_credentials, userinfo_spans
 from bot.core.knowledge import Knowledge
 
@@ -106,3 +106,17 @@ def test_explain_json_time_grows_linearly_on_adversarial_input(family: str, kb: 
     small, large = make(5_000), make(40_000)
     ratio = _ratio(lambda text: explain(text, kb).to_json(), small, large)
     assert ratio < 20, f"{family}: 8x the input took {ratio:.1f}x the time (quadratic would be 64x)"
+
+
+@pytest.mark.parametrize("offset", [19_960, 19_965, 19_970])  # the cut falls in "admin:p4ssw0rd"
+@pytest.mark.parametrize("pieces", [1, 7])  # one piece, or a line arriving in several
+def test_a_scan_line_cut_through_a_password_leaves_none_of_it(
+    offset: int, pieces: int, kb: Knowledge
+) -> None:
+    line = "127.0.0.1:5432 " + "x" * offset + " postgres://admin:p4ssw0rd@db:5432/app " + "y" * 3_000 + "\n"
+    size = -(-len(line) // pieces)
+    hits = list(scan([line[i : i + size] for i in range(0, len(line), size)], kb))
+    assert [h.cut for h in hits] == [True]
+    shown = [f.text for h in hits for f in h.findings]
+    assert shown[0] == "127.0.0.1:5432"
+    assert not any("admin" in text or "p4ss" in text for text in shown)
