@@ -91,6 +91,10 @@ _IPV6_RE = re.compile(
     r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
     r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
 )
+# An IPv4-mapped address with a port, as dual-stack servers log IPv4 clients: "::ffff:121.12.41.156:59300"
+_MAPPED_PORT_RE = re.compile(
+    r"(?<![\w:.])(?P<ip>::[Ff]{4}:\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})(?![\w:]|\.\d)"
+)
 # ":::8086" glued to a word by its colon ("listen::::8086"): :: and a port, which nothing else can be
 _GLUED_ANY_PORT_RE = re.compile(r"(?<=[A-Za-z]:):::(?P<port>\d{1,5})(?![\w:]|\.\d)")
 # Every match of `_IPV6_RE` holds two colons with at most four hex digits between them.
@@ -764,6 +768,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
             )
         )
+
+    for m in _MAPPED_PORT_RE.finditer(text) if "::ffff:" in lowered else ():
+        if spans.free(*m.span()):
+            add(Candidate("endpoint", m.span(), m.group(0), ip=m["ip"], port=int(m["port"])))
 
     for m in _GLUED_ANY_PORT_RE.finditer(text) if ":::" in text else ():
         if spans.free(*m.span()):
