@@ -171,8 +171,8 @@ class _Reading:
                 self._count(len(text.encode("utf-8", "replace")), text)
                 yield text
             return
-        # Decoded as `sys.stdin` decodes (its encoding, its error handler).
-        yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", stdin.errors or "strict")
+        # Decoded in `sys.stdin`'s encoding; bytes it cannot read become U+FFFD (input, not our error).
+        yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", "replace")
 
     def _decoded(self, read1: Any, encoding: str, errors: str) -> Iterator[str]:
         import codecs

@@ -89,3 +89,12 @@ def test_the_command_line_says_the_text_was_cut() -> None:
     assert b"Only the first 20,000 of 24,009 characters were read." in found.stdout
     doc = json.loads(run(["explain", "--json", "-"], b"port 5432" + tail).stdout)
     assert doc["read"] == MAX_TEXT and doc["findings"]
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALES))
+def test_scan_reads_invalid_utf8_on_stdin_as_replacement_characters(locale: str) -> None:
+    result = run(["scan", "--json", "-"], INVALID + b"\nhello\n", **LOCALES[locale])
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.decode("utf-8").splitlines()  # strict: valid UTF-8
+    doc = json.loads(line)
+    assert doc["line"] == 1 and "\ufffd" in doc["query"]
