@@ -9,6 +9,7 @@ branch in `_dispatch`.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -114,10 +115,33 @@ def cmd_explain(text: str, as_json: bool, out: TextIO) -> int:
     if as_json:
         import json
 
-        out.write(json.dumps(exp.to_json(), ensure_ascii=False, indent=2) + "\n")
+        # JSON is UTF-8; to a terminal or pipe in another encoding it goes as ASCII with \u escapes.
+        encoding = (getattr(out, "encoding", None) or "utf-8").lower().replace("_", "-")
+        ascii_only = encoding not in ("utf-8", "utf8")
+        out.write(json.dumps(exp.to_json(), ensure_ascii=ascii_only, indent=2) + "\n")
     else:
         out.write(render_explanation(exp, color=out.isatty()))
     return 0
+
+
+_SURROGATE = "[\ud800-\udfff]"
+
+
+def _as_text(text: str) -> str:
+    """Text as typed: bytes that were not valid in the locale's encoding (which Python keeps as lone
+    surrogates in arguments and standard input) become U+FFFD, so no output carries invalid UTF-8."""
+    import re
+
+    return re.sub(_SURROGATE, "\ufffd", text) if not text.isascii() else text
+
+
+def _read_stdin() -> str:
+    """All of standard input as text; undecodable bytes become U+FFFD (they are input, not our error)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin.read()  # a replaced sys.stdin (tests, embedding)
+    text = buffer.read().decode(sys.stdin.encoding or "utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as `sys.stdin` reads
 
 
 class _Reading:
@@ -147,8 +171,8 @@ class _Reading:
                 self._count(len(text.encode("utf-8", "replace")), text)
                 yield text
             return
-        # Decoded as `sys.stdin` decodes (its encoding, its error handler).
-        yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", stdin.errors or "strict")
+        # Decoded in `sys.stdin`'s encoding; bytes it cannot read become U+FFFD (input, not our error).
+        yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", "replace")
 
     def _decoded(self, read1: Any, encoding: str, errors: str) -> Iterator[str]:
         import codecs
@@ -461,10 +485,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: Any) -> int:
     out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(errors="replace")  # a character the terminal's encoding lacks prints as "?"
     try:
         if args.command == "explain":
-            text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
-            return cmd_explain(text, args.json, out)
+            text = _read_stdin() if args.text == ["-"] else " ".join(args.text)
+            return cmd_explain(_as_text(text), args.json, out)
         if args.command == "scan":
             if args.answers and args.summary:
                 print("netexplain: --answers goes with per-line output, not --summary", file=sys.stderr)

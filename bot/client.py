@@ -13,6 +13,7 @@ The bot is always discord.py's `AutoShardedBot`: without `NETEXPLAIN_SHARDS` it 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import gc
 import ipaddress
@@ -408,6 +409,11 @@ class NetexplainBot(commands.AutoShardedBot):
             "netexplain_shard_connected",
             "1 when this shard's gateway connection is open.",
             lambda: ((shard, float(shard not in self.shards_down())) for shard in self.shard_ids_here()),
+        )
+        self.metrics.watch_shards(
+            "netexplain_shard_guilds",
+            "Servers on this shard.",
+            lambda: collections.Counter(guild.shard_id for guild in self.guilds).items(),
         )
         self.metrics.watch_shards(
             "netexplain_gateway_latency_seconds",

@@ -101,6 +101,7 @@ class Config:
     log_format: str = "text"  # "json": one JSON object per line
     health_host: str = "127.0.0.1"
     health_port: int | None = None  # None: no /healthz or /metrics listener
+    health_allowed_hosts: frozenset[str] = frozenset()  # Host names answered besides addresses, localhost
     shards: ShardRange | None = None  # None: one process, Discord's recommended shard count
     shutdown_timeout: float = 10.0  # seconds to let answers in flight finish on SIGTERM/SIGINT
 
@@ -173,6 +174,15 @@ def _parse_ids(name: str, raw: Any) -> frozenset[int]:
         raise ConfigError(f"{name} must be a list of Discord user ids, not {str(raw)!r}.") from None
 
 
+def _parse_host_names(name: str, raw: Any) -> frozenset[str]:
+    items = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    names = frozenset(str(item).strip().lower().rstrip(".") for item in items)
+    for host in names:
+        if not host or not all(c.isalnum() or c in ".-_" for c in host):
+            raise ConfigError(f"{name} must list host names such as metrics.internal, not {str(raw)!r}.")
+    return names
+
+
 def _parse_url(name: str, raw: Any, schemes: tuple[str, ...]) -> str | None:
     text = str(raw).strip().rstrip("/")
     if not text:
@@ -198,6 +208,7 @@ _TOML_KEYS = {
     "log_format": "NETEXPLAIN_LOG_FORMAT",
     "health_host": "NETEXPLAIN_HEALTH_HOST",
     "health_port": "NETEXPLAIN_HEALTH_PORT",
+    "health_allowed_hosts": "NETEXPLAIN_HEALTH_ALLOWED_HOSTS",
     "shards": "NETEXPLAIN_SHARDS",
     "shutdown_timeout": "NETEXPLAIN_SHUTDOWN_TIMEOUT",
 }
@@ -285,6 +296,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         log_format=log_format,
         health_host=str(values.get("NETEXPLAIN_HEALTH_HOST", "127.0.0.1")).strip() or "127.0.0.1",
         health_port=_parse_port("NETEXPLAIN_HEALTH_PORT", values.get("NETEXPLAIN_HEALTH_PORT", "")),
+        health_allowed_hosts=_parse_host_names(
+            "NETEXPLAIN_HEALTH_ALLOWED_HOSTS", values.get("NETEXPLAIN_HEALTH_ALLOWED_HOSTS", "")
+        ),
         shards=parse_shards(str(values.get("NETEXPLAIN_SHARDS", ""))),
         shutdown_timeout=_parse_float(
             "NETEXPLAIN_SHUTDOWN_TIMEOUT", values.get("NETEXPLAIN_SHUTDOWN_TIMEOUT", 10.0)

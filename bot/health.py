@@ -9,18 +9,24 @@
 - `/metrics`: the Prometheus text format from `bot.metrics`.
 
 Nothing here is reachable from outside unless the operator sets `NETEXPLAIN_HEALTH_HOST` to a public
-address. `python -m bot.health [livez|readyz]` asks the running bot (the container's HEALTHCHECK asks
-`/livez`) and exits 0 or 1, without curl in the image.
+address. Against DNS rebinding (a web page whose own name resolves to this address), a request is
+answered only when its Host is an IP address, `localhost`, or a name in
+`NETEXPLAIN_HEALTH_ALLOWED_HOSTS`; others get 403.
+
+`python -m bot.health [livez|readyz]` asks the running bot (the container's HEALTHCHECK asks `/livez`)
+and exits 0 or 1, without curl in the image.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -41,12 +47,16 @@ PROBES = ("livez", "readyz", "healthz")
 class HealthServer:
     """The aiohttp app serving the probes and `/metrics` for one bot."""
 
-    def __init__(self, bot: NetexplainBot, host: str, port: int) -> None:
+    def __init__(
+        self, bot: NetexplainBot, host: str, port: int, allowed_hosts: frozenset[str] = frozenset()
+    ) -> None:
+        """`allowed_hosts`: host names answered besides IP addresses and `localhost`."""
         self.bot = bot
         self.host = host
         self.port = port
+        self.allowed_hosts = allowed_hosts
         self._runner: web.AppRunner | None = None
-        app = web.Application()
+        app = web.Application(middlewares=[self._known_hosts_only])
         app.router.add_get("/livez", self.livez)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/healthz", self.readyz)
@@ -98,6 +108,15 @@ class HealthServer:
             result["database"] = {"ok": ok, "detail": detail}
         return result
 
+    @web.middleware
+    async def _known_hosts_only(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if not host_allowed(request.headers.get("Host"), self.allowed_hosts):
+            sentence = "This host name is not one of NETEXPLAIN_HEALTH_ALLOWED_HOSTS."
+            return web.json_response({"status": "refused", "error": sentence}, status=403)
+        return await handler(request)
+
     async def livez(self, request: web.Request) -> web.Response:
         """The event loop ran this handler: alive, whatever the gateway is doing."""
         return web.json_response({"status": "ok"})
@@ -110,6 +129,30 @@ class HealthServer:
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=self.bot.metrics.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+def host_allowed(header: str | None, names: frozenset[str]) -> bool:
+    """Whether a request's Host header names this server in a way DNS rebinding cannot forge.
+
+    A page that rebinds its own name to this address still sends its own name; an IP address (how
+    probes and Prometheus usually reach a target) or `localhost` cannot be an attacker's name. No
+    Host at all (HTTP/1.0 tools) is no browser's request either.
+    """
+    if not header:
+        return True
+    host = header.strip().lower()
+    if host.startswith("["):
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    name = name.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost") or name in names:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _gateway_detail(bot: NetexplainBot, connected: bool) -> str:

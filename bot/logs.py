@@ -3,7 +3,7 @@
 - `NETEXPLAIN_LOG_FORMAT=json` writes one JSON object per line (`time`, `level`, `logger`, `message`,
   `exception`), for log shippers; `text` (default) is discord.py's format.
 - Every line passes through `Redactor`: the token and the database password are replaced by
-  `[redacted]`, tracebacks included, whatever logged them.
+  `[redacted]`, and the user-info of any URL by `***`, tracebacks included, whatever logged them.
 - Without `NETEXPLAIN_LOG_CONTENT`, discord.py's DEBUG dumps of gateway events and HTTP bodies (which
   hold message text) are cut to their event name and sequence.
 """
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import discord
 
 from bot.config import Config
+from bot.core.credentials import redact_credentials
 
 REDACTED = "[redacted]"
 CONTENT_HIDDEN = "[content hidden: NETEXPLAIN_LOG_CONTENT=0]"
@@ -67,7 +68,7 @@ class Redactor(logging.Formatter):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        return text
+        return redact_credentials(text)  # and any URL's password a message or an error carried
 
 
 class HideDiscordPayloads(logging.Filter):

@@ -22,7 +22,10 @@ from typing import Any, Literal
 
 import discord
 
-from bot.core.model import Answer, Explanation, redact_credentials
+from bot.core import explain
+from bot.core.credentials import redact_credentials
+from bot.core.knowledge import Knowledge
+from bot.core.model import Answer, Explanation
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +354,7 @@ def render_notice(text: str, *, title: str = "netexplain") -> discord.Embed:
 
 # --------------------------------------------------------------------------- buttons
 
-MAX_LIVE_VIEWS = 1000  # answers whose buttons work at once; each view keeps its explanation in memory
+MAX_LIVE_VIEWS = 1000  # answers whose buttons work at once; each keeps its question (<= 4,000 chars)
 EXPIRED_BUTTONS = (
     "These buttons have expired (answers keep them for 10 minutes). "
     "Mention me, DM me or use `/explain` to get a fresh answer."
@@ -362,7 +365,7 @@ class LiveViews:
     """The answer views that are listening, at most `capacity`: the oldest stops first.
 
     discord.py keeps every view until its timeout, so a burst of answers would otherwise hold a view
-    (and its explanation) per answer for 10 minutes. A click on a view stopped this way, or on any
+    per answer for 10 minutes. A click on a view stopped this way, or on any
     view from before a restart, is told the buttons expired (`knows` is False for it); views that
     ended normally (timed out, answer deleted) are remembered a while longer, so their last clicks
     don't get that message.
@@ -443,6 +446,9 @@ LIVE_VIEWS = LiveViews()
 class AnswerView(discord.ui.View):
     """Buttons under an answer: per-OS commands and Delete (asker only), More (anyone, private reply).
 
+    The view keeps the question, not its explanation: a crafted 4,000-character message holds hundreds
+    of findings, each with its answer, about 1 MiB in all, and a thousand live views would keep a GiB.
+    A click explains the question again (milliseconds, and the same answer from the same knowledge).
     Errors go to the client's central handler (`report_interaction_error`) when it has one.
     """
 
@@ -450,15 +456,20 @@ class AnswerView(discord.ui.View):
         self,
         explanation: Explanation,
         *,
+        kb: Knowledge,
         asker_id: int,
         os: str | None = None,
         timeout: float | None = 600.0,
         deletable: bool = True,
         rendered: Rendered | None = None,
     ) -> None:
-        """`rendered`: the `render_explanation(explanation, os=os)` being sent, if already made."""
+        """`explanation` is `explain(explanation.query, kb)` (in full, not brief); `rendered` is the
+        `render_explanation(explanation, os=os)` being sent, if already made."""
         super().__init__(timeout=timeout)
-        self.explanation = explanation
+        if explanation.brief:
+            raise ValueError("a brief explanation has no sections: buttons need the full one")
+        self.question = explanation.query
+        self.kb = kb
         self.asker_id = asker_id
         self.os = os
         self.message: discord.PartialMessage | discord.InteractionMessage | None = None
@@ -492,6 +503,10 @@ class AnswerView(discord.ui.View):
             self._asker_only.add(delete.custom_id or "")
             self.add_item(delete)
 
+    def explanation(self) -> Explanation:
+        """The answer's explanation, made again from its question."""
+        return explain(self.question, self.kb)
+
     @property
     def has_buttons(self) -> bool:
         """False when the view would be empty (then send no view at all)."""
@@ -522,14 +537,15 @@ class AnswerView(discord.ui.View):
                 ):
                     chosen = (item.custom_id or "").split(":")[2] == system
                     item.style = discord.ButtonStyle.primary if chosen else discord.ButtonStyle.secondary
-            rendered = render_explanation(self.explanation, os=system)
+            rendered = render_explanation(self.explanation(), os=system)
             await interaction.response.edit_message(embeds=rendered.embeds, view=self)
 
         return callback
 
     async def _more(self, interaction: discord.Interaction[Any]) -> None:
-        _, more = shown_parts(self.explanation)
-        embeds = render_answers(more[:EMBED_COUNT_LIMIT], os=self.os, severity=severity_of(self.explanation))
+        explanation = self.explanation()
+        _, more = shown_parts(explanation)
+        embeds = render_answers(more[:EMBED_COUNT_LIMIT], os=self.os, severity=severity_of(explanation))
         hidden = len(more) - len(embeds)
         content = f"…and {hidden} more not shown." if hidden > 0 else None
         await interaction.response.send_message(content=content, embeds=embeds, ephemeral=True)

@@ -170,7 +170,9 @@ async def _start_health(bot: NetexplainBot, config: Config) -> HealthServer | No
     if config.health_port is None:
         return None
     try:
-        return await HealthServer(bot, config.health_host, config.health_port).start()
+        return await HealthServer(
+            bot, config.health_host, config.health_port, config.health_allowed_hosts
+        ).start()
     except OSError as exc:
         raise StartupError(
             f"Could not listen for health checks on {config.health_host}:{config.health_port} "

@@ -48,6 +48,11 @@ def render_explanation(exp: Explanation, *, color: bool = False) -> str:
     """The whole answer as terminal text."""
     answer = exp.answer
     lines = [_style(answer.title, _BOLD, color), _wrap(answer.summary, ""), ""]
+    if exp.read is not None and exp.findings:
+        lines += [
+            _style(f"(Only the first {exp.read:,} of {len(exp.query):,} characters were read.)", _DIM, color),
+            "",
+        ]
     if exp.findings:
         lines.append(_style("Found:", _DIM, color))
         lines += [f"  - {describe_finding(f)}" for f in exp.findings[:12]]

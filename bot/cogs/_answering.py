@@ -12,6 +12,7 @@ import discord
 
 from bot.cogs._linker import AnswerStyle, Link
 from bot.core import explain
+from bot.core.knowledge import Knowledge
 from bot.core.model import Explanation
 from bot.render import LIVE_VIEWS, AnswerView, render_compact, render_explanation, render_help
 
@@ -60,7 +61,7 @@ def fingerprint(text: str) -> int:
 
 
 def build_reply(
-    explanation: Explanation, *, asker_id: int, style: AnswerStyle, note: str | None = None
+    explanation: Explanation, *, kb: Knowledge, asker_id: int, style: AnswerStyle, note: str | None = None
 ) -> tuple[list[discord.Embed], AnswerView | None]:
     """Embeds and view for an answer in `style`; the short help when nothing was found."""
     if not explanation.found_anything:
@@ -70,7 +71,7 @@ def build_reply(
     if explanation.brief:
         raise ValueError("a brief explanation has no sections: explain the text in full for this style")
     rendered = render_explanation(explanation)
-    view = AnswerView(explanation, asker_id=asker_id, rendered=rendered)
+    view = AnswerView(explanation, kb=kb, asker_id=asker_id, rendered=rendered)
     return rendered.embeds, view if view.has_buttons else None
 
 
@@ -90,7 +91,7 @@ async def reply_to(
 
     `entry_point` and `received` (a `time.perf_counter()` reading) feed the `netexplain_answer` event.
     """
-    embeds, view = build_reply(explanation, asker_id=asker_id, style=style, note=note)
+    embeds, view = build_reply(explanation, kb=bot.kb, asker_id=asker_id, style=style, note=note)
     kwargs: dict[str, object] = {"view": view} if view is not None else {}
     with LIVE_VIEWS.sending(view):
         answer = await question.channel.send(
@@ -120,7 +121,7 @@ async def follow_edit(bot: NetexplainBot, link: Link, explanation: Explanation |
         with contextlib.suppress(discord.NotFound):
             await answer.delete()
         return
-    embeds, view = build_reply(explanation, asker_id=link.asker_id, style=link.style)
+    embeds, view = build_reply(explanation, kb=bot.kb, asker_id=link.asker_id, style=link.style)
     try:
         with LIVE_VIEWS.sending(view):
             message = await answer.edit(embeds=embeds, view=view)

@@ -209,7 +209,13 @@ class Explain(commands.Cog):
             return
         rendered = render_explanation(explanation)
         embeds = rendered.embeds
-        view = AnswerView(explanation, asker_id=interaction.user.id, deletable=not private, rendered=rendered)
+        view = AnswerView(
+            explanation,
+            kb=self.bot.kb,
+            asker_id=interaction.user.id,
+            deletable=not private,
+            rendered=rendered,
+        )
         if view.has_buttons:
             with LIVE_VIEWS.sending(view):
                 response = await interaction.response.send_message(

@@ -16,9 +16,9 @@ from bot.core.classify import (
     classify_network,
     classify_port,
 )
-from bot.core.compose import compose
+from bot.core.compose import compose, nothing_found_in_cut
 from bot.core.diagnose import Diagnosed, diagnose
-from bot.core.extract import extract, may_contain_findings
+from bot.core.extract import MAX_TEXT, extract, may_contain_findings
 from bot.core.knowledge import Knowledge
 from bot.core.model import Answer, Explanation, Finding
 from bot.core.scan import ScanHit, scan
@@ -83,8 +83,17 @@ def explain(text: str, kb: Knowledge, *, passive: bool = False, brief: bool = Fa
 
 
 def explanation(text: str, findings: list[Finding], kb: Knowledge, *, brief: bool = False) -> Explanation:
-    """The explanation of `text` from its findings (as `find` or `scan` gave them)."""
+    """The explanation of `text` from its findings (as `find` or `scan` gave them).
+
+    A text longer than `MAX_TEXT` is read only that far: the explanation says so (`read`), and with
+    nothing found in that part the answer says the text was cut rather than that it holds nothing.
+    """
     diagnosed = diagnose(text, findings, kb)
     answer, parts = compose(findings, kb, brief=brief, diagnosed=diagnosed)
+    read = MAX_TEXT if len(text) > MAX_TEXT else None
+    if read is not None and not findings:
+        answer = nothing_found_in_cut(read, len(text))
     diagnoses = tuple(d.id for d in diagnosed)
-    return Explanation(text, tuple(findings), is_triggering(findings, kb), answer, parts, brief, diagnoses)
+    return Explanation(
+        text, tuple(findings), is_triggering(findings, kb), answer, parts, brief, read, diagnoses
+    )

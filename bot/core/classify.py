@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import cast
 
+from bot.core.credentials import mask_credentials
 from bot.core.extract import Candidate, line_words
 from bot.core.knowledge import Knowledge, ipv4_value
 from bot.core.model import (
@@ -148,7 +149,8 @@ class ProgramLookup:
         start = text.rfind("\n", 0, span[0]) + 1
         if start not in self._by_line:
             end = text.find("\n", span[1])
-            self._by_line[start] = _program_in_line(text[start : end if end >= 0 else len(text)], self._kb)
+            line = mask_credentials(text[start : end if end >= 0 else len(text)])  # no password is a banner
+            self._by_line[start] = _program_in_line(line, self._kb)
         return self._by_line[start]
 
 

@@ -61,6 +61,18 @@ NOTHING_FOUND = Answer(
 )
 
 
+def nothing_found_in_cut(read: int, length: int) -> Answer:
+    """What to say when nothing was found in the part of a long text that was read."""
+    return Answer(
+        title=f"Nothing to explain in the first {read:,} characters",
+        summary=(
+            f"That text is {length:,} characters long and I read only the first {read:,}, where I found no "
+            "address, port, URL, network, socket error or networking term. Paste the lines around the "
+            "error instead, or give a whole log to `netexplain scan`, which reads every line."
+        ),
+    )
+
+
 def compose(
     findings: Iterable[Finding],
     kb: Knowledge,

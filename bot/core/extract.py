@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
+from bot.core.credentials import REDACTED, mask_credentials
 from bot.core.knowledge import WORD_RE, Knowledge, ipv4_value
 
 MAX_TEXT = 20_000  # longer input is cut: a chat message is at most 4,000 characters
@@ -89,6 +90,10 @@ _IPV4_RE = re.compile(
 _IPV6_RE = re.compile(
     r"(?<![A-Za-z0-9_:.%\[/-])(?P<tok>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?::\d{5})?(?:\.\d{1,3}){0,3})"
     r"(?:%(?P<zone>[A-Za-z][\w.-]{0,31}))?(?:/(?P<plen>\d{1,3}))?(?![\w:])"
+)
+# An IPv4-mapped address with a port, as dual-stack servers log IPv4 clients: "::ffff:121.12.41.156:59300"
+_MAPPED_PORT_RE = re.compile(
+    r"(?<![\w:.])(?P<ip>::[Ff]{4}:\d{1,3}(?:\.\d{1,3}){3}):(?P<port>\d{1,5})(?![\w:]|\.\d)"
 )
 # ":::8086" glued to a word by its colon ("listen::::8086"): :: and a port, which nothing else can be
 _GLUED_ANY_PORT_RE = re.compile(r"(?<=[A-Za-z]:):::(?P<port>\d{1,5})(?![\w:]|\.\d)")
@@ -630,8 +635,9 @@ def _ipv6_host_port(token: str, before: str, published: bool) -> tuple[str, int 
 
 
 def extract(text: str, kb: Knowledge) -> list[Candidate]:
-    """Every candidate in `text`, in order of position."""
-    text = text[:MAX_TEXT]
+    """Every candidate in `text`, in order of position (no candidate holds a URL's credentials)."""
+    # (masked through the end of the run the cut falls in: a cut through a password leaves none of it)
+    text = mask_credentials(text, MAX_TEXT)
     spans = _Spans(len(text))
     found: list[Candidate] = []
 
@@ -650,12 +656,12 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
         if not host and scheme != "unix":
             continue
         # Trailing punctuation ends the sentence, not the URL; the span is cut with the text. Keep the
-        # span exact, but never carry credentials forward.
+        # span exact, but never carry credentials forward (they are masked with "*" already).
         shown = m.group(0).rstrip(".,;:!)")
         if shown.endswith("//"):
             continue  # nothing left after the scheme
         if m["userinfo"] is not None:
-            shown = shown.replace(m["userinfo"] + "@", "***@", 1)
+            shown = shown.replace(m["userinfo"] + "@", REDACTED + "@", 1)
         ip = host[1:-1].split("%")[0] if host.startswith("[") else host
         port = _port(m["port"]) if m["port"] else (DEFAULT_PORTS[scheme] or None)
         is_ip = _looks_like_ip(ip)
@@ -762,6 +768,10 @@ def extract(text: str, kb: Knowledge) -> list[Candidate]:
                 "endpoint" if port is not None else "address", m.span(), m.group(0), ip=m["ip"], port=port
             )
         )
+
+    for m in _MAPPED_PORT_RE.finditer(text) if "::ffff:" in lowered else ():
+        if spans.free(*m.span()):
+            add(Candidate("endpoint", m.span(), m.group(0), ip=m["ip"], port=int(m["port"])))
 
     for m in _GLUED_ANY_PORT_RE.finditer(text) if ":::" in text else ():
         if spans.free(*m.span()):

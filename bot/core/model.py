@@ -5,17 +5,9 @@ Nothing here knows about Discord, terminals or YAML. Every front end renders an 
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, NamedTuple
 
-# scheme://user:password@host -> scheme://***@host, for any scheme
-_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://)[^/\s@]+@")
-
-
-def redact_credentials(text: str) -> str:
-    """Replace the user-info part of URLs (`user:pass@`) with `***@`: credentials are never echoed."""
-    return _URL_USERINFO.sub(r"\1***@", text) if "@" in text else text
-
+from bot.core.credentials import redact_credentials
 
 FindingKind = Literal["endpoint", "address", "network", "url", "port", "error", "term"]
 AddressCategory = Literal[
@@ -200,6 +192,7 @@ class Explanation(NamedTuple):
     answer: Answer
     parts: tuple[Answer, ...] = ()  # one answer per explained thing, for paging on Discord
     brief: bool = False  # answers without sections (`explain(..., brief=True)`), for compact replies
+    read: int | None = None  # set when the text was cut: how many characters of it were read
     diagnoses: tuple[str, ...] = ()  # ids of the diagnoses that apply, the one the answer leads with first
 
     @property
@@ -208,11 +201,17 @@ class Explanation(NamedTuple):
         return bool(self.findings)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON contract's top-level object; `query` is the text as given, minus URL credentials."""
-        return {
+        """The JSON contract's top-level object; `query` is the text as given, minus URL credentials.
+
+        `read` appears only when the text was cut: the number of characters extraction read.
+        """
+        out: dict[str, Any] = {
             "query": redact_credentials(self.query),
             "triggered": self.triggered,
             "findings": [f.to_json() for f in self.findings],
             "diagnosis": self.diagnoses[0] if self.diagnoses else None,
             "answer": self.answer.to_json(),
         }
+        if self.read is not None:
+            out["read"] = self.read
+        return out

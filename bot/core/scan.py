@@ -150,12 +150,24 @@ def _scan_block(
         if not may_contain_findings(line, kb):
             continue
         candidates = extract(line, kb)
+        if cut and candidates:
+            candidates = _before_a_cut_url(line, candidates)
         if not candidates:
             continue
         number += block.count("\n", counted, start)
         counted = start
         programs = ProgramLookup(line, kb)
         yield ScanHit(number, line, [cache.classify(c, kb, programs) for c in candidates], cut)
+
+
+def _before_a_cut_url(line: str, candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates of a cut line, less those in its last run of non-space characters when that run
+    holds a URL: the cut may fall inside its credentials, before the "@" that shows where they end."""
+    words = line.rsplit(None, 1)
+    tail = len(line) - len(words[-1]) if words else 0
+    if "://" not in line[tail:]:
+        return candidates
+    return [c for c in candidates if c.span[1] <= tail]
 
 
 GroupKind = Literal["diagnosis", "error", "endpoint", "term"]

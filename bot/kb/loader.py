@@ -72,7 +72,7 @@ def _cache_dir() -> str:
 
 
 # The cached data's shape is defined by these modules: a change to any of them invalidates the cache.
-_SHAPE_MODULES = ("core/knowledge.py", "core/model.py", "kb/schema.py", "kb/loader.py")
+_SHAPE_MODULES = ("core/knowledge.py", "core/model.py", "kb/schema.py", "kb/loader.py", "kb/yamlfile.py")
 
 
 def _knowledge_files(root: str, rel: str = "") -> list[tuple[str, os.stat_result]]:
@@ -267,16 +267,9 @@ def _read_yaml(path: Path, root: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(rel, None, f"cannot be read: {exc}") from None
-    import yaml  # imported here: a start from the cache never needs it
+    from bot.kb.yamlfile import read_yaml  # imported here: a start from the cache never needs YAML
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise KnowledgeError(rel, None, f"is not valid YAML{where}: {problem}") from None
+    return read_yaml(text, rel)
 
 
 def build_knowledge(root: Path) -> Knowledge:
@@ -303,7 +296,11 @@ def build_knowledge(root: Path) -> Knowledge:
         _read_yaml(root / "port-ranges.yaml", root), "port-ranges.yaml"
     )
     examples_raw = _read_yaml(root / "examples.yaml", root) if (root / "examples.yaml").exists() else []
-    examples = tuple(str(e) for e in examples_raw or [])
+    if examples_raw is not None and (
+        not isinstance(examples_raw, list) or not all(isinstance(e, str) for e in examples_raw)
+    ):
+        raise KnowledgeError("examples.yaml", None, "must be a list of example queries (text)")
+    examples = tuple(examples_raw or ())
     _cross_check(entries, blocks, dev_ports, port_ranges)
     diagnoses: dict[str, Diagnosis] = {}
     for path in sorted((root / DIAGNOSES_FOLDER).glob("*.yaml")):

@@ -58,22 +58,51 @@ class _Checker:
     def fail(self, reason: str) -> KnowledgeError:
         return KnowledgeError(self.file, self.entry, reason)
 
-    def mapping(self, value: Any, what: str) -> dict[str, Any]:
+    def mapping(self, value: Any, what: str, *, text_keys: bool = True) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(f"{what} must be a mapping, not {type(value).__name__}")
+        for key in value if text_keys else ():
+            if not isinstance(key, str):
+                raise self.fail(f"{what} has the key {key!r}, which is not text")
         return cast(dict[str, Any], value)
 
     def identified(self, raw_value: Any, what: str, keys: frozenset[str]) -> dict[str, Any]:
         """A mapping with a valid `id` (which then names the entry in every error) and only `keys`."""
-        raw = self.mapping(raw_value, what)
+        raw = self.mapping(raw_value, what, text_keys=False)  # (its keys checked once the id names it)
         entry_id = raw.get("id")
         if not isinstance(entry_id, str) or not ID_RE.match(entry_id):
             raise self.fail("'id' must be lowercase letters, digits and hyphens")
         self.entry = entry_id
+        raw = self.mapping(raw, f"the {what.split()[-1]}")
         unknown = set(raw) - keys
         if unknown:
             raise self.fail(f"unknown field(s): {', '.join(sorted(unknown))}")
         return raw
+
+    def optional_text(self, raw: dict[str, Any], key: str) -> str | None:
+        """A short single value such as an entry id or an RFC number: text (or a number), or absent."""
+        value = raw.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.fail(f"'{key}' must be text, not {type(value).__name__}")
+        return str(value)
+
+    def whole_number(self, raw: dict[str, Any], key: str, low: int, high: int) -> int:
+        value = raw.get(key)
+        if value is None:
+            raise self.fail(f"'{key}' is missing")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(f"'{key}' must be a whole number from {low} to {high}, not {value!r}")
+        return value
+
+    def items(self, raw: dict[str, Any], key: str) -> list[Any]:
+        value = raw.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"'{key}' must be a list, not {type(value).__name__}")
+        return value
 
     def text(self, raw: dict[str, Any], key: str, *, limit: int = MAX_BODY, required: bool = True) -> str:
         value = raw.get(key)
@@ -232,32 +261,37 @@ def parse_block(raw_value: Any, file: str, index: int) -> AddressBlock:
     """Validate one address block of `addresses.yaml`."""
     check = _Checker(file, f"item {index + 1}")
     raw = check.mapping(raw_value, "an address block")
+    prefix = raw.get("prefix")
+    if not isinstance(prefix, str):
+        raise check.fail(f"'prefix' must be a network such as 10.0.0.0/8, not {type(prefix).__name__}")
     try:
-        network = ipaddress.ip_network(str(raw.get("prefix")), strict=True)
+        network = ipaddress.ip_network(prefix, strict=True)
     except ValueError as exc:
         raise check.fail(f"'prefix' is not a network: {exc}") from None
     check.entry = str(network)
     category = raw.get("category")
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         raise check.fail(f"'category' must be one of {', '.join(sorted(CATEGORIES))}")
     flags_raw = check.mapping(raw.get("flags") or {}, "'flags'")
     flags: dict[str, bool | None] = {}
     for key, value in flags_raw.items():
         if value is not None and not isinstance(value, bool):
             raise check.fail(f"flag '{key}' must be true, false or null")
-        flags[str(key)] = value
-    entry = raw.get("entry")
+        flags[key] = value
+    in_registry = raw.get("in_registry", True)
+    if not isinstance(in_registry, bool):
+        raise check.fail("'in_registry' must be true or false")
     return AddressBlock(
         network=network,
         name=check.text(raw, "name", limit=200),
         category=cast(AddressCategory, category),
-        rfc=str(raw.get("rfc") or ""),
-        in_registry=bool(raw.get("in_registry", True)),
+        rfc=check.optional_text(raw, "rfc") or "",
+        in_registry=in_registry,
         flags=flags,
         summary=check.text(raw, "summary", limit=MAX_SUMMARY),
         reach=check.text(raw, "reach", limit=MAX_SUMMARY),
         sources=check.sources(raw),
-        entry=str(entry) if entry else None,
+        entry=check.optional_text(raw, "entry"),
     )
 
 
@@ -265,21 +299,18 @@ def parse_dev_port(raw_value: Any, file: str, index: int) -> DevPort:
     """Validate one item of `ports.yaml`."""
     check = _Checker(file, f"item {index + 1}")
     raw = check.mapping(raw_value, "a port")
-    port = raw.get("port")
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise check.fail("'port' must be a whole number from 0 to 65535")
+    port = check.whole_number(raw, "port", 0, 65535)
     check.entry = f"port {port}"
     protocol = raw.get("protocol", "tcp")
-    if protocol not in ("tcp", "udp", "tcp/udp", "sctp"):
+    if not isinstance(protocol, str) or protocol not in ("tcp", "udp", "tcp/udp", "sctp"):
         raise check.fail("'protocol' must be tcp, udp, tcp/udp or sctp")
-    entry = raw.get("entry")
     return DevPort(
         port=port,
-        protocol=str(protocol),
+        protocol=protocol,
         program=check.text(raw, "program", limit=200),
         note=check.text(raw, "note", limit=MAX_SUMMARY, required=False),
         source=check.source(raw.get("source")),
-        entry=str(entry) if entry else None,
+        entry=check.optional_text(raw, "entry"),
     )
 
 
@@ -290,21 +321,32 @@ def parse_port_ranges(
     check = _Checker(file)
     raw = check.mapping(raw_value, "the file")
     ranges = []
-    for item in raw.get("iana_ranges") or []:
+    for number, item in enumerate(check.items(raw, "iana_ranges"), 1):
+        check.entry = f"iana_ranges: item {number}"
         r = check.mapping(item, "an IANA range")
-        if r.get("range") not in ("well-known", "registered", "dynamic"):
+        name = r.get("range")
+        if not isinstance(name, str) or name not in ("well-known", "registered", "dynamic"):
             raise check.fail("an IANA range needs 'range': well-known, registered or dynamic")
-        ranges.append(PortRangeDef(r["range"], int(r["first"]), int(r["last"]), str(r["entry"])))
+        check.entry = f"iana_ranges: {name}"
+        first, last = check.whole_number(r, "first", 0, 65535), check.whole_number(r, "last", 0, 65535)
+        if first > last:
+            raise check.fail("'first' must not be above 'last'")
+        entry = check.optional_text(r, "entry")
+        if entry is None:
+            raise check.fail("'entry' is missing")
+        ranges.append(PortRangeDef(cast(Any, name), first, last, entry))
+    check.entry = None
     if [r.range for r in ranges] != ["well-known", "registered", "dynamic"]:
         raise check.fail("'iana_ranges' must list well-known, registered and dynamic in that order")
     ephemeral = []
-    for item in raw.get("ephemeral") or []:
+    for number, item in enumerate(check.items(raw, "ephemeral"), 1):
+        check.entry = f"ephemeral: item {number}"
         e = check.mapping(item, "an ephemeral range")
-        check.entry = str(e.get("os"))
-        if e.get("os") not in OS_IDS:
+        if not isinstance(e.get("os"), str) or e.get("os") not in OS_IDS:
             raise check.fail(f"'os' must be one of {', '.join(OS_IDS)}")
-        first, last = e.get("first"), e.get("last")
-        if not isinstance(first, int) or not isinstance(last, int) or not 0 < first <= last <= 65535:
+        check.entry = f"ephemeral: {e['os']}"
+        first, last = check.whole_number(e, "first", 1, 65535), check.whole_number(e, "last", 1, 65535)
+        if first > last:
             raise check.fail("'first' and 'last' must be ports with first <= last")
         ephemeral.append(
             EphemeralRange(

@@ -437,7 +437,10 @@ class Playground:
             return _json_error(403, f"This playground answers only on {self.url}.")
         if request.path.startswith("/api/") and foreign_origin(request.headers.get("Origin"), host):
             return _json_error(403, "Requests from other sites are refused.")
-        if request.method == "POST" and request.content_type != "application/json":
+        # Every body is JSON (POST and PATCH always have one; the page's PUT has none), so no plain HTML
+        # form from another site can reach a handler.
+        has_body = request.method in ("POST", "PATCH") or (request.method == "PUT" and request.body_exists)
+        if has_body and request.content_type != "application/json":
             return _json_error(415, "Send JSON (Content-Type: application/json).")
         return await handler(request)
 
@@ -785,6 +788,8 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
         raise UserError("The request body is not valid JSON.") from None
+    except RecursionError:  # `[[[[…`: deeper than Python's JSON parser goes
+        raise UserError("The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise UserError("The request body must be a JSON object.")
     return body

@@ -13,6 +13,7 @@ from typing import Any
 from bot.cogs._answering import MAX_QUERY, build_reply
 from bot.core import explain
 from bot.core.compose import entry_answer
+from bot.core.credentials import redact_credentials
 from bot.core.knowledge import Entry, Knowledge
 from bot.kb import KnowledgeError
 from bot.render import TOTAL_LIMIT, AnswerView, render_answers, render_explanation, severity_of
@@ -81,18 +82,18 @@ def _components(view: Any) -> list[dict[str, Any]]:
 def preview_text(text: str, kb: Knowledge, *, os: str | None = None) -> dict[str, Any]:
     """The reply the bot posts when asked about `text` (a mention, a DM or `/explain`)."""
     explanation = explain(text[:MAX_QUERY], kb)
-    embeds, view = build_reply(explanation, asker_id=PREVIEW_ASKER_ID, style="full")
+    embeds, view = build_reply(explanation, kb=kb, asker_id=PREVIEW_ASKER_ID, style="full")
     rendered = render_explanation(explanation, os=os)
     if os is not None and explanation.found_anything:
         # What the asker sees after pressing an OS button: the bot re-renders with that system.
         embeds = rendered.embeds
-        view = AnswerView(explanation, asker_id=PREVIEW_ASKER_ID, os=os)
+        view = AnswerView(explanation, kb=kb, asker_id=PREVIEW_ASKER_ID, os=os)
     more = (
         render_answers(rendered.more[:10], os=os, severity=severity_of(explanation)) if rendered.more else []
     )
     payloads = [e.to_dict() for e in embeds]
     return {
-        "query": text,
+        "query": redact_credentials(text),
         "found": explanation.found_anything,
         "triggered": explanation.triggered,
         "findings": [f.to_json() for f in explanation.findings],

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.knowledge import Knowledge
 from bot.core.model import AddressInfo, Answer, Explanation, Finding, PortInfo, Reference, Section
 from bot.render import (
     CONTENT_LIMIT,
@@ -164,7 +165,7 @@ def test_many_findings_show_one_answer_and_each_in_full_behind_more() -> None:
     assert [a.title for a in rendered.more] == [f"Finding {i}" for i in range(7)]
 
 
-async def test_view_has_os_more_and_delete_buttons_with_unique_ids() -> None:
+async def test_view_has_os_more_and_delete_buttons_with_unique_ids(kb: Knowledge) -> None:
     parts = [
         Answer(
             title=f"F{i}",
@@ -173,18 +174,18 @@ async def test_view_has_os_more_and_delete_buttons_with_unique_ids() -> None:
         )
         for i in range(4)
     ]
-    view = AnswerView(explanation_of(parts), asker_id=1)
+    view = AnswerView(explanation_of(parts), kb=kb, asker_id=1)
     labels = [getattr(c, "label", None) for c in view.children]
     assert labels == ["Linux", "Windows", "More (4)", "Delete"]
-    other = AnswerView(explanation_of(parts), asker_id=1)
+    other = AnswerView(explanation_of(parts), kb=kb, asker_id=1)
     ids = {getattr(c, "custom_id", None) for c in view.children}
     assert ids.isdisjoint({getattr(c, "custom_id", None) for c in other.children})
 
 
-async def test_at_most_capacity_views_listen_and_the_oldest_stop_first() -> None:
+async def test_at_most_capacity_views_listen_and_the_oldest_stop_first(kb: Knowledge) -> None:
     live = LiveViews(capacity=2)
     parts = [Answer(title="F", summary="s", sections=(Section("cmd", "x", "linux"),))]
-    views = [AnswerView(explanation_of(parts), asker_id=1) for _ in range(4)]
+    views = [AnswerView(explanation_of(parts), kb=kb, asker_id=1) for _ in range(4)]
     delete_ids = [str(getattr(v.children[-1], "custom_id", "")) for v in views]
     for view in views[:3]:
         with live.sending(view):

@@ -1416,3 +1416,10 @@ def test_mysql_names_the_host_it_could_not_reach(kb: Knowledge) -> None:
     text = "Can't connect to MySQL server on 'db'"
     assert may_contain_findings(text, kb)
     assert [f.host for f in explain(text, kb).findings if f.kind == "address"] == ["db"]
+
+
+def test_an_ipv4_mapped_address_with_a_port_is_one_endpoint(kb: Knowledge) -> None:
+    # breakwa11/shadowsocks-rss#293
+    text = "ERROR    tcprelay.py:813 when connect to 136.66.193.131:2738 from ::ffff:121.12.41.156:59300"
+    found = [(f.text, f.port.number) for f in explain(text, kb).findings if f.kind == "endpoint" and f.port]
+    assert found == [("136.66.193.131:2738", 2738), ("::ffff:121.12.41.156:59300", 59300)]

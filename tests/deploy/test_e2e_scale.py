@@ -63,6 +63,9 @@ async def test_without_netexplain_shards_the_bot_opens_discords_recommended_coun
                 assert metric(samples, "netexplain_gateway_identifies_total", shard=shard) == 1
             assert metric(samples, "netexplain_session_starts_remaining") == 998
             assert metric(samples, "netexplain_guilds") == len(server.guilds)
+            for shard in (0, 1):
+                on_shard = sum(1 for g in server.guilds if (int(g) >> 22) % 2 == shard)
+                assert metric(samples, "netexplain_shard_guilds", shard=str(shard)) == on_shard
             assert await probe_json(port, "livez") == (200, {"status": "ok"})
             alice = server.create_user("alice", guild_id=guilds[1])["id"]
             channel = server.create_channel(guilds[1], "help")["id"]
