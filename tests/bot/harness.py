@@ -159,3 +159,22 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
             if item.get("type") == 2 and item.get("custom_id"):
                 out[item.get("label") or ""] = item["custom_id"]
     return out
+
+
+async def click_once_listening(
+    server: LoopbackDiscord, user: dict[str, Any], message_id: str, custom_id: str, *, tries: int = 3
+) -> dict[str, Any]:
+    """Click a button of an answer just sent, and the bot's response to it.
+
+    discord.py starts listening to a view's buttons only once the send that carries it has returned,
+    so a click sent the instant the message appears (no person is that fast) can go unheard; such a
+    click is sent again, as a person would click again.
+    """
+    for attempt in range(tries):
+        interaction = await server.click_button(user, message_id, custom_id)
+        try:
+            return await interaction.response(timeout=2.0 if attempt < tries - 1 else 5.0)
+        except TimeoutError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

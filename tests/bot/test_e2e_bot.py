@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from bot.loopback_discord import LoopbackDiscord
-from tests.bot.harness import BotProcess, bot_env, buttons, embed_text, replies_to
+from tests.bot.harness import BotProcess, bot_env, buttons, click_once_listening, embed_text, replies_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -212,7 +212,7 @@ async def test_only_the_asker_can_delete_or_pick_an_os(world: World) -> None:
     answer = await world.ask("ECONNREFUSED 127.0.0.1:5432")
     ids = buttons(answer)
     assert "Delete" in ids
-    refused = await (await world.server.click_button(world.bob, answer["id"], ids["Delete"])).response()
+    refused = await click_once_listening(world.server, world.bob, answer["id"], ids["Delete"])
     assert (
         refused["data"]["flags"] & EPHEMERAL
         and "only the person who asked" in refused["data"]["content"].lower()
