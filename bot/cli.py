@@ -171,7 +171,8 @@ class _Reading:
                 self._count(len(text.encode("utf-8", "replace")), text)
                 yield text
             return
-        # Decoded in `sys.stdin`'s encoding; bytes it cannot read become U+FFFD (input, not our error).
+        # In `sys.stdin`'s encoding; a byte that is not valid in it is a character of the log like any
+        # other (U+FFFD), not an error that ends the scan nor one that `--json` would print back raw.
         yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", "replace")
 
     def _decoded(self, read1: Any, encoding: str, errors: str) -> Iterator[str]:

@@ -450,3 +450,23 @@ def test_scan_json_never_echoes_url_credentials(env: dict[str, str]) -> None:
         assert run.returncode == 0, run.stderr
         assert "s3cret" not in run.stdout and "admin" not in run.stdout
         assert "postgres://***@db.internal:5432/app" in run.stdout
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_scan_reads_invalid_utf8_on_standard_input_as_replacement_characters(
+    env: dict[str, str], locale: str
+) -> None:
+    log = b"\xff\xfe bad bytes\nconnect ECONNREFUSED 127.0.0.1:5432 \xc3\n"
+    for args in (("scan", "--json", "-"), ("scan", "-")):
+        run = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            input=log,
+            capture_output=True,
+            env={**env, "LC_ALL": locale, "PYTHONIOENCODING": ""},
+            cwd=REPO,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        out = run.stdout.decode("utf-8")  # valid UTF-8, strictly
+        assert out.startswith("2") or json.loads(out.splitlines()[0])["line"] == 2
+        assert "ECONNREFUSED" in out
