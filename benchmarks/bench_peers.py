@@ -248,7 +248,7 @@ def bench_stream(megabytes: int, findings: float = 0.01) -> None:
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
         print(
-            f"stream into `netexplain scan -`: {sent / 1e6:,.0f} MB ({findings:.0%} of lines with findings) "
+            f"stream into scan -: {sent / 1e6:,.0f} MB ({findings:.0%} of lines with findings) "
             f"in {wall:.1f} s wall, {usage.ru_utime + usage.ru_stime:.1f} s CPU, "
             f"{sent / 1e6 / wall:.1f} MB/s; peak RSS {usage.ru_maxrss / 1024:.1f} MiB"
         )
@@ -285,14 +285,14 @@ def main() -> None:
     cpu = {name: statistics.median(r[1] for r in rs) for name, rs in runs.items()}
     for name, rs in runs.items():
         print(
-            f"  {name:<11} wall {wall[name]:7.2f} s   CPU {cpu[name]:7.2f} s   "
+            f"  {name + ':':<12} wall {wall[name]:7.2f} s   CPU {cpu[name]:7.2f} s   "
             f"peak RSS {max(r[3] for r in rs):6.1f} MiB   {rs[0][2]:,} output lines"
         )
     for peer, target in (("iocextract", 2.0), ("ioc-finder", 5.0)):
         by_wall, by_cpu = wall[peer] / wall["netexplain"], cpu[peer] / cpu["netexplain"]
         verdict = "met" if min(by_wall, by_cpu) >= target else "NOT met"
         print(
-            f"netexplain scan --json vs {peer}: {by_wall:.2f}x faster by wall time, "
+            f"scan --json vs {peer}: {by_wall:.2f}x faster by wall time, "
             f"{by_cpu:.2f}x by CPU time "
             f"(target >= {target:g}x: {verdict})"
         )
