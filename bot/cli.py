@@ -317,8 +317,8 @@ def _scan_json_line(hit: ScanHit, lead: tuple[bool, str, str], full: Explanation
         "findings": [f.to_json() for f in hit.findings],
         "lead": {"title": lead[1], "summary": lead[2]},
     }
-    if hit.cut:
-        obj["cut"] = True
+    if hit.cut:  # as in `explain --json`: how many characters of the line were read
+        obj["read"] = len(hit.line)
     if full is not None:
         obj["answer"] = full.answer.to_json()
     return json.dumps(obj, ensure_ascii=False)
