@@ -350,15 +350,20 @@ def _write_summary(
     if as_json:
         import json
 
-        doc: dict[str, Any] = {
+        # One document, written a group at a time (each group's explanation is made as it is written).
+        head = {
             "lines": reading.lines_read,
             "bytes": reading.bytes,
             "lines_with_findings": grouped.lines_with_findings,
             "findings": grouped.findings,
         }
         for kind in GROUP_KINDS:
-            items = []
-            for g in grouped.ranked(kind):
+            if grouped.overflow[kind]:
+                head[f"{kind}_lines_not_grouped"] = grouped.overflow[kind]
+        out.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2])
+        for kind in GROUP_KINDS:
+            out.write(f',\n  "{"diagnoses" if kind == "diagnosis" else kind + "s"}": [')
+            for n, g in enumerate(grouped.ranked(kind)):
                 title, summary = _group_lead(g, kb)
                 item: dict[str, Any] = {"count": g.count, "first_line": g.first, "last_line": g.last}
                 if g.sample is not None:
@@ -367,11 +372,9 @@ def _write_summary(
                     del item["finding"]["span"]
                 item["title"] = title
                 item["summary"] = summary
-                items.append(item)
-            doc[kind + "s" if kind != "diagnosis" else "diagnoses"] = items
-            if grouped.overflow[kind]:
-                doc[f"{kind}_lines_not_grouped"] = grouped.overflow[kind]
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+                out.write(("," if n else "") + "\n    " + json.dumps(item, ensure_ascii=False))
+            out.write("\n  ]")
+        out.write("\n}\n")
         return
     out.write(
         f"{reading.lines_read:,} lines read, {grouped.lines_with_findings:,} with findings "
