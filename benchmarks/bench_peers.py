@@ -183,15 +183,56 @@ def _run(args: list[str]) -> tuple[float, float, int, float]:
     return wall, usage.ru_utime + usage.ru_stime, lines, usage.ru_maxrss / 1024
 
 
+def phases(text: str) -> None:
+    """Where `scan --json`'s time goes, in this process (CPU time, best of 3): finding and classifying
+    (`scan`), then each line's lead (`explanation(..., brief=True)`), then writing JSON (`cmd_scan`)."""
+    import io
+
+    sys.path.insert(0, str(ROOT))
+    from bot.cli import cmd_scan
+    from bot.core import explanation, scan
+    from bot.kb import load_knowledge
+
+    kb = load_knowledge()
+    path = Path(tempfile.mkdtemp()) / "phases.log"
+    path.write_text(text, encoding="utf-8")
+
+    def find_only() -> None:
+        for _ in scan([text], kb):
+            pass
+
+    def with_leads() -> None:
+        for hit in scan([text], kb):
+            explanation(hit.line, hit.findings, kb, brief=True)
+
+    def whole() -> None:
+        cmd_scan(str(path), True, io.StringIO(), summary=False)
+
+    figures = []
+    for step in (find_only, with_leads, whole):
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            step()
+            best = min(best, time.process_time() - start)
+        figures.append(best)
+    path.unlink()
+    print(
+        f"in-process CPU: find and classify {figures[0]:.2f} s, + the leads {figures[1] - figures[0]:.2f} s, "
+        f"+ JSON and the rest {figures[2] - figures[1]:.2f} s = {figures[2]:.2f} s"
+    )
+
+
 def bench_stream(megabytes: int, findings: float = 0.01) -> None:
     """Pipe a generated stream of `megabytes` MB into `netexplain scan -` (per-line output, discarded):
     its throughput and peak RSS, against the same for a tenth of the stream (memory must stay flat)."""
     rng = random.Random(16)
     blocks = []
     for _ in range(32):  # 32 different blocks of about 1 MB, cycled
-        lines = []
-        while sum(map(len, lines)) < 1 << 20:
+        lines, size = [], 0
+        while size < 1 << 20:
             lines.append((log_line(rng) if rng.random() < findings else rng.choice(CHATTER)) + "\n")
+            size += len(lines[-1])
         blocks.append("".join(lines).encode())
     for size in (max(megabytes // 10, 1), megabytes):
         proc = subprocess.Popen(
@@ -207,7 +248,7 @@ def bench_stream(megabytes: int, findings: float = 0.01) -> None:
         proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - start
         print(
-            f"stream into `netexplain scan -`: {sent / 1e6:,.0f} MB ({findings:.0%} of lines with findings) "
+            f"stream into scan -: {sent / 1e6:,.0f} MB ({findings:.0%} of lines with findings) "
             f"in {wall:.1f} s wall, {usage.ru_utime + usage.ru_stime:.1f} s CPU, "
             f"{sent / 1e6 / wall:.1f} MB/s; peak RSS {usage.ru_maxrss / 1024:.1f} MiB"
         )
@@ -244,17 +285,18 @@ def main() -> None:
     cpu = {name: statistics.median(r[1] for r in rs) for name, rs in runs.items()}
     for name, rs in runs.items():
         print(
-            f"  {name:<11} wall {wall[name]:7.2f} s   CPU {cpu[name]:7.2f} s   "
+            f"  {name + ':':<12} wall {wall[name]:7.2f} s   CPU {cpu[name]:7.2f} s   "
             f"peak RSS {max(r[3] for r in rs):6.1f} MiB   {rs[0][2]:,} output lines"
         )
     for peer, target in (("iocextract", 2.0), ("ioc-finder", 5.0)):
         by_wall, by_cpu = wall[peer] / wall["netexplain"], cpu[peer] / cpu["netexplain"]
         verdict = "met" if min(by_wall, by_cpu) >= target else "NOT met"
         print(
-            f"netexplain scan --json vs {peer}: {by_wall:.2f}x faster by wall time, "
+            f"scan --json vs {peer}: {by_wall:.2f}x faster by wall time, "
             f"{by_cpu:.2f}x by CPU time "
             f"(target >= {target:g}x: {verdict})"
         )
+    phases(text)
     if opts.stream_mb:
         bench_stream(opts.stream_mb)
 

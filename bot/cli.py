@@ -171,7 +171,8 @@ class _Reading:
                 self._count(len(text.encode("utf-8", "replace")), text)
                 yield text
             return
-        # Decoded in `sys.stdin`'s encoding; bytes it cannot read become U+FFFD (input, not our error).
+        # In `sys.stdin`'s encoding; a byte that is not valid in it is a character of the log like any
+        # other (U+FFFD), not an error that ends the scan nor one that `--json` would print back raw.
         yield from self._decoded(buffer.read1, stdin.encoding or "utf-8", "replace")
 
     def _decoded(self, read1: Any, encoding: str, errors: str) -> Iterator[str]:
@@ -316,8 +317,8 @@ def _scan_json_line(hit: ScanHit, lead: tuple[bool, str, str], full: Explanation
         "findings": [f.to_json() for f in hit.findings],
         "lead": {"title": lead[1], "summary": lead[2]},
     }
-    if hit.cut:
-        obj["cut"] = True
+    if hit.cut:  # as in `explain --json`: how many characters of the line were read
+        obj["read"] = len(hit.line)
     if full is not None:
         obj["answer"] = full.answer.to_json()
     return json.dumps(obj, ensure_ascii=False)
@@ -349,15 +350,20 @@ def _write_summary(
     if as_json:
         import json
 
-        doc: dict[str, Any] = {
+        # One document, written a group at a time (each group's explanation is made as it is written).
+        head = {
             "lines": reading.lines_read,
             "bytes": reading.bytes,
             "lines_with_findings": grouped.lines_with_findings,
             "findings": grouped.findings,
         }
         for kind in GROUP_KINDS:
-            items = []
-            for g in grouped.ranked(kind):
+            if grouped.overflow[kind]:
+                head[f"{kind}_lines_not_grouped"] = grouped.overflow[kind]
+        out.write(json.dumps(head, ensure_ascii=False, indent=2)[:-2])
+        for kind in GROUP_KINDS:
+            out.write(f',\n  "{"diagnoses" if kind == "diagnosis" else kind + "s"}": [')
+            for n, g in enumerate(grouped.ranked(kind)):
                 title, summary = _group_lead(g, kb)
                 item: dict[str, Any] = {"count": g.count, "first_line": g.first, "last_line": g.last}
                 if g.sample is not None:
@@ -366,11 +372,9 @@ def _write_summary(
                     del item["finding"]["span"]
                 item["title"] = title
                 item["summary"] = summary
-                items.append(item)
-            doc[kind + "s" if kind != "diagnosis" else "diagnoses"] = items
-            if grouped.overflow[kind]:
-                doc[f"{kind}_lines_not_grouped"] = grouped.overflow[kind]
-        out.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+                out.write(("," if n else "") + "\n    " + json.dumps(item, ensure_ascii=False))
+            out.write("\n  ]")
+        out.write("\n}\n")
         return
     out.write(
         f"{reading.lines_read:,} lines read, {grouped.lines_with_findings:,} with findings "

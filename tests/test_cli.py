@@ -124,6 +124,14 @@ def test_scan_json_gives_each_line_its_findings_and_the_lead_of_its_answer(env: 
     assert docs[0]["query"] == "Error: connect ECONNREFUSED 127.0.0.1:5432"
 
 
+def test_scan_json_says_how_much_of_a_line_longer_than_20000_characters_it_read(env: dict[str, str]) -> None:
+    log = "port 22\n" + "connect ECONNREFUSED 127.0.0.1:5432 " + "x" * 30_000 + "\n"
+    run = netexplain(env, "scan", "--json", "-", stdin=log)
+    short, long = (json.loads(line) for line in run.stdout.splitlines())
+    assert "read" not in short
+    assert long["read"] == 20_000 and len(long["query"]) == 20_000 and long["findings"]
+
+
 def test_scan_answers_adds_the_full_answer_of_each_line(env: dict[str, str]) -> None:
     run = netexplain(env, "scan", "--answers", "-", stdin=LOG)
     assert run.returncode == 0, run.stderr
@@ -451,3 +459,23 @@ def test_scan_json_never_echoes_url_credentials(env: dict[str, str]) -> None:
         assert run.returncode == 0, run.stderr
         assert "s3cret" not in run.stdout and "admin" not in run.stdout
         assert "postgres://***@db.internal:5432/app" in run.stdout
+
+
+@pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
+def test_scan_reads_invalid_utf8_on_standard_input_as_replacement_characters(
+    env: dict[str, str], locale: str
+) -> None:
+    log = b"\xff\xfe bad bytes\nconnect ECONNREFUSED 127.0.0.1:5432 \xc3\n"
+    for args in (("scan", "--json", "-"), ("scan", "-")):
+        run = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            input=log,
+            capture_output=True,
+            env={**env, "LC_ALL": locale, "PYTHONIOENCODING": ""},
+            cwd=REPO,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        out = run.stdout.decode("utf-8")  # valid UTF-8, strictly
+        assert out.startswith("2") or json.loads(out.splitlines()[0])["line"] == 2
+        assert "ECONNREFUSED" in out

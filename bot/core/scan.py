@@ -215,7 +215,7 @@ class ScanSummary:
     counted in `overflow` (a log in which nothing repeats would otherwise grow a group per line).
     """
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = 20_000) -> None:
         self.capacity = capacity
         self.lines_with_findings = 0
         self.findings = 0
