@@ -41,7 +41,7 @@ CONTENT_LIMIT = 2000
 ELLIPSIS = "…"
 
 PARTS_SHOWN = 1  # the answer is one embed; the full answer of each thing found sits behind "More"
-COMPACT_SUMMARY = 280  # unasked replies stay short
+COMPACT_SUMMARY = 300  # unasked replies stay short: the lead, which the core keeps within 300 characters
 OS_LABELS: dict[str, str] = {"linux": "Linux", "macos": "macOS", "windows": "Windows"}
 
 Severity = Literal["error", "info", "help"]
