@@ -312,13 +312,13 @@ def _os_sections(
     fill: _Placeholders,
     fallback: Mapping[CommandOs, tuple[Command, ...]] = {},
 ) -> list[Section]:
-    """Per-OS command sections; where the message lacks a value some of an OS's commands need (an error
-    pasted without its port), the `fallback` commands that need none (list every listener) join them."""
+    """Per-OS command sections; where the message lacks a value every one of an OS's commands needs (an
+    error pasted without its port), the `fallback` commands that need none (list every listener)."""
     sections = []
     for os_id in COMMAND_OSES:
         lines = [line for line in map(fill, commands.get(os_id, ())) if line is not None]
-        if len(lines) < len(commands.get(os_id, ())):
-            lines += [line for line in map(fill, fallback.get(os_id, ())) if line is not None]
+        if not lines and commands.get(os_id):
+            lines = [line for line in map(fill, fallback.get(os_id, ())) if line is not None]
         if lines:
             sections.append(Section(OS_NAMES[os_id], "\n".join(lines), os=os_id))
     return sections
