@@ -136,15 +136,14 @@ def compose(
             parts.append(entry_answer(kb.entries[f.term], kb, fill, brief=brief))
     if diagnosed:
         lead = diagnosis_answer(diagnosed[0], diagnosed[1 : 1 + MAX_ALSO], brief=brief)
-    elif errors_found and len(parts) > errors_found:
-        lead = _named(parts[0], parts[errors_found])  # a generic error, named by the endpoint it was about
-    else:
-        lead = parts[0]
-    if diagnosed:  # the diagnosis explains its error in this paste's terms: the generic text can wait
+        # The diagnosis explains its error in this paste's terms: the generic text waits behind More.
         covered = {kb.error_symbols.get(name, name) for name in diagnosed[0].diagnosis.when.errors}
         rest = [p for p in parts if not (p.entry_ids and p.entry_ids[0] in covered)]
     else:
-        rest = parts[1:]  # the lead's own part is not said again
+        # A generic error is named by the endpoint it was about; the lead's own part is not said again.
+        named = errors_found and len(parts) > errors_found
+        lead = _named(parts[0], parts[errors_found]) if named else parts[0]
+        rest = parts[1:]
     if not brief:
         parts = [tidy(p, None) for p in parts]
     return combine(lead, rest, brief=brief, diagnosed=bool(diagnosed)), tuple(parts)
