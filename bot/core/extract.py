@@ -386,8 +386,8 @@ _ERROR_CODE_RE = re.compile(
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
     r"|\((?P<paren>1[01]\d{3})\)"
     # a system call's errno in brackets: nginx's "bind() to 0.0.0.0:80 failed (98: Address in use)",
-    # "bind() failed. (98)"
-    r"|failed\.?\s*\((?P<failed>\d{2,5})[:)]"
+    # "bind() failed. (98)" (a colon or a full stop with it, so the prefilter's rules for those cover it)
+    r"|failed(?:\.\s*\((?P<failed>\d{2,5})\)|\s*\((?P<failed2>\d{2,5}):)"
     # MySQL's client puts the socket error after the host: "on '127.0.0.1' (61)"
     r"|MySQL server on u?'[^'\n]{1,253}' \((?P<mysql>\d{2,5})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
@@ -508,14 +508,12 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
     if (
         "." in lowered  # an IPv4 address (`_IPV4_RE`)
         or "port" in lowered  # `_PORT_CONTEXT_RE` and the port phrases of `_PAIR_RES`
-        or "error" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
-        or "errno" in lowered
+        or "err" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
         or "code" in lowered
-        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
-        or "(11" in lowered
+        or "(1" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
         or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
-        or "failed" in lowered  # `_ERROR_CODE_RE`: "bind() failed. (98)"
-        or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
+        or "('" in lowered  # Python's ('db', 5432) and ("db", 5432) in `_PAIR_RES`
+        or '("' in lowered
     ) and _has_digit(text):
         return True
     if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
@@ -1222,7 +1220,7 @@ def _extract_errors(
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = next(g for g in ("code", "hexcode", "hex", "failed", "mysql", "paren") if m[g])
+            group = next(g for g in ("code", "hexcode", "hex", "failed", "failed2", "mysql", "paren") if m[g])
             code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
             if group == "hex" and not 10_000 <= code < 12_000:
                 continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours

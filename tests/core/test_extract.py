@@ -1423,3 +1423,23 @@ def test_an_ipv4_mapped_address_with_a_port_is_one_endpoint(kb: Knowledge) -> No
     text = "ERROR    tcprelay.py:813 when connect to 136.66.193.131:2738 from ::ffff:121.12.41.156:59300"
     found = [(f.text, f.port.number) for f in explain(text, kb).findings if f.kind == "endpoint" and f.port]
     assert found == [("136.66.193.131:2738", 2738), ("::ffff:121.12.41.156:59300", 59300)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '("db", 5432)',
+        "('db', 5432)",
+        "No connection could be made (0x274D)",
+        "Can't connect to MySQL server on 'db' (61)",
+        "[MySQL server host 'localhost'(11001)]",
+        "bind failed. (98)",
+        "telnet dbhost 23",
+        "ssh -p 2222 git@github",
+        "Connection to db refused",
+        "Could not resolve hostname router",
+    ],
+)
+def test_the_prefilter_lets_every_long_tail_form_through(text: str, kb: Knowledge) -> None:
+    assert explain(text, kb).findings, text  # each is something to explain
+    assert may_contain_findings(text, kb)
