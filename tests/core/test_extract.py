@@ -1143,11 +1143,13 @@ LONG_TAIL_PIECES = st.sampled_from(
         " > ", ".443", ": ", "IP ", "IP6 ", "fe80::1", "::", ".", "0x274D", "0x8007274D", "ssh -L", "-R ",
         "-D ", "8080", ":", "lookup ", "no such host", "Could not resolve hostname ", "http://(", " or ",
         "):", "|", " Version |", "\n", "v", "1.2.3.4", "1.2.3.4.5", "-redis://", "`", " ", "\t", "é",
+        "x", "_", "3", "A conexão com h foi recusada", "ssh -D 1080", "_localhost", "xlookup db on x",
+        "MySQL server on 'db' (61)", "telnet h 23", '("db", 5432)', "LOCALHOſT", "bind failed. (98)",
     ]
 )  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.lists(LONG_TAIL_PIECES, max_size=40).map("".join))
 def test_the_long_tail_forms_give_exact_spans_on_any_mixture(text: str, kb: Knowledge) -> None:
     assert_well_formed(text, explain(text, kb))
