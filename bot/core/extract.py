@@ -273,7 +273,10 @@ _HOST_NAME = r"[A-Za-z0-9][\w.-]{0,252}"
 # on a text whose lower-cased form holds its needle (or one of its needles).
 _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     ("translate host name", re.compile(r"could not translate host name \"(?P<host>[^\"\s]{1,253})\"")),
-    ("getaddrinfo", re.compile(r"getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>" + _HOST_NAME + ")")),
+    (
+        "getaddrinfo",
+        re.compile(r"(?<![\w.-])getaddrinfo (?:ENOTFOUND|EAI_AGAIN) (?P<host>" + _HOST_NAME + ")"),
+    ),
     # curl's "Could not resolve host: x", ssh's "Could not resolve hostname x: ...", curl's proxy
     (
         "resolve ",
@@ -282,7 +285,13 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     # Go: "lookup db on 127.0.0.11:53: no such host", "lookup db: no such host", "lookup db: i/o timeout"
     (
         "lookup ",
-        re.compile(r"lookup (?P<host>" + _HOST_NAME + r")(?: on |: (?:i/o timeout|" + _RESOLVER_SAYS + "))"),
+        re.compile(
+            r"(?<![\w.-])lookup (?P<host>"
+            + _HOST_NAME
+            + r")(?: on |: (?:i/o timeout|"
+            + _RESOLVER_SAYS
+            + "))"
+        ),
     ),
     # Java, and Android's "Unable to resolve host "x": No address associated with hostname"
     (
@@ -295,7 +304,7 @@ _HOST_RES: tuple[tuple[str | tuple[str, ...], re.Pattern[str]], ...] = (
     ("resolve host address", re.compile(r"resolve host address [\"'‘“](?P<host>" + _HOST_NAME + ")")),
     ("unknown mysql server host", re.compile(r"Unknown MySQL server host '(?P<host>" + _HOST_NAME + ")'")),
     # "Can't connect to MySQL server on 'localhost' (10061)", "... on u'localhost' ([Errno 61] ...)"
-    ("mysql server on", re.compile(r"MySQL server on u?'(?P<host>" + _HOST_NAME + ")'")),
+    ("mysql server on", re.compile(r"(?<![\w.-])MySQL server on u?'(?P<host>" + _HOST_NAME + ")'")),
     # ping, ssh, Java and the rest: "foo.example: Name or service not known", macOS's ping "cannot
     # resolve foo: Unknown host" (a name with a dot, or after "ping: ", so "getaddrinfo: ..." is not one)
     (
@@ -312,8 +321,9 @@ _PORT_AFTER_HOST_RE = re.compile(r":(\d{1,5})(?![\w.:])")
 # localhost:5432 refused.", urllib3 "Connection to api.example.com timed out. (connect timeout=5)", and
 # Chrome's refused page in Portuguese, "A conexão com localhost foi recusada." (Chromium's pt-BR strings)
 _CONNECTION_TO_RE = re.compile(
-    r"(?:[Cc]onnection to|[Cc]onexão com) (?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})"
-    r"(?::(?P<port>\d{1,5}))? (?:was |foi )?(?P<outcome>refused|recusada|timed out)"
+    r"(?<![\w.-])(?:[Cc]onnection to|[Cc]onexão com) "
+    r"(?P<host>\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9][\w.-]{0,252})"
+    r"(?::(?P<port>\d{1,5}))? (?:was |foi )?(?P<outcome>refused|recusada|timed out)(?!\w)"
 )
 _OUTCOME_SYMBOLS = {"refused": "ECONNREFUSED", "recusada": "ECONNREFUSED", "timed out": "ETIMEDOUT"}
 # curl on Windows ends its connect line with a bare "Timed out": "Failed to connect to github.com port 443
@@ -322,6 +332,7 @@ _CURL_TIMED_OUT_RE = re.compile(r"port \d{1,5}(?: after \d{1,7} ms)?: (?P<outcom
 # ssh's forwards: "-L 8443:10.9.8.7:443" (a local port, then the host and port it reaches from the
 # server), "-R 8080:localhost:3000" (the reverse), "-D 1080" (a local SOCKS port); each may start with
 # a bind address.
+_SSH_WORD_RE = re.compile(r"(?<![\w.-])(?i:ssh)(?![\w-])")
 # ssh's own server: "ssh user@134.173.191.241 -p 5055" (the -p before or after the destination)
 _SSH_SERVER_RE = re.compile(
     r"\bssh\s(?:[^\n@]{0,120}?\s)?-p\s*(?P<port>\d{1,5})\s+(?:[^\s@]{1,64}@)(?P<host>[\w.-]{1,253})(?![\w@])"
@@ -386,8 +397,8 @@ _ERROR_CODE_RE = re.compile(
     r"|(?<![\w])0x(?P<hex>(?:8007|0000)?[0-9A-Fa-f]{4})(?![0-9A-Fa-f])"
     r"|\((?P<paren>1[01]\d{3})\)"
     # a system call's errno in brackets: nginx's "bind() to 0.0.0.0:80 failed (98: Address in use)",
-    # "bind() failed. (98)"
-    r"|failed\.?\s*\((?P<failed>\d{2,5})[:)]"
+    # "bind() failed. (98)" (a colon or a full stop with it, so the prefilter's rules for those cover it)
+    r"|failed(?:\.\s*\((?P<failed>\d{2,5})\)|\s*\((?P<failed2>\d{2,5}):)"
     # MySQL's client puts the socket error after the host: "on '127.0.0.1' (61)"
     r"|MySQL server on u?'[^'\n]{1,253}' \((?P<mysql>\d{2,5})\)"
     r"|curl:\s?\((?P<curl>\d{1,2})\))"
@@ -479,6 +490,9 @@ _PORT_WORDS = frozenset(
 # Phrases whose patterns have no word boundary, so a substring test stands for them: the bare
 # `localhost` (`_LOCALHOST_RE`) and the host-naming phrases of `_HOST_RES`.
 PREFILTER_ANCHORS = (b"localhost", b"lookup ", b"getaddrinfo", b"translate host name", b"mysql server on")
+# The same phrases by a word of theirs (each pattern starts at a word boundary), for `may_contain_findings`
+_ANCHOR_WORDS = frozenset((b"localhost", b"lookup", b"getaddrinfo", b"translate", b"mysql"))
+_GATE_WORDS = _ANCHOR_WORDS | _PORT_WORDS
 # Characters that case-insensitive patterns (and `str.lower`) match to ASCII letters: Turkish dotted
 # and dotless i, the long s and the Kelvin sign.
 _CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -508,28 +522,25 @@ def may_contain_findings(text: str, kb: Knowledge) -> bool:
     if (
         "." in lowered  # an IPv4 address (`_IPV4_RE`)
         or "port" in lowered  # `_PORT_CONTEXT_RE` and the port phrases of `_PAIR_RES`
-        or "error" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
-        or "errno" in lowered
+        or "err" in lowered  # `_ERROR_CODE_RE`: "[Errno 111]", "WinError 10061", "os error 111"
         or "code" in lowered
-        or "(10" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
-        or "(11" in lowered
+        or "(1" in lowered  # `_ERROR_CODE_RE`: "(10061)", "(11001)"
         or "0x" in lowered  # `_ERROR_CODE_RE`: Winsock's codes in hex, "0x274D", "0x8007274D"
-        or "failed" in lowered  # `_ERROR_CODE_RE`: "bind() failed. (98)"
-        or "('" in lowered  # Python's ('db', 5432) in `_PAIR_RES`
+        or "('" in lowered  # Python's ('db', 5432) and ("db", 5432) in `_PAIR_RES`
+        or '("' in lowered
     ) and _has_digit(text):
         return True
-    if "localhost" in lowered or "lookup " in lowered or "getaddrinfo" in lowered:
-        return True
-    if "translate host name" in lowered or "mysql server on" in lowered:
-        return True
     words = data.translate(ASCII_WORD_TABLE).split()
-    if not _PORT_WORDS.isdisjoint(words) and _has_digit(text):
-        return True
     if "." in lowered:
         # `WORD_RE` reads "node.js" as one word and extraction also looks at its parts.
         for word in [w for w in words if b"." in w]:
             words += _WORD_BYTES_RE.findall(word)
             words += word.split(b".")
+    # One look at the words for both the host-naming phrases and the port words (those only count with
+    # a digit on the line).
+    gate = _GATE_WORDS.intersection(words)
+    if gate and (not _ANCHOR_WORDS.isdisjoint(gate) or _has_digit(text)):
+        return True
     return not kb.prefilter_words.isdisjoint(words)
 
 
@@ -1004,7 +1015,7 @@ def _extract_ssh_forwards(text: str, spans: _Spans, emit: Callable[[Candidate], 
         if (m["host"] is None) != (m["flag"] == "D"):
             continue  # -L and -R name a destination, -D does not
         line_start = text.rfind("\n", max(0, m.start() - 200), m.start()) + 1
-        if "ssh" not in text[max(line_start, m.start() - 200) : m.start()].lower():
+        if not _SSH_WORD_RE.search(text, max(line_start, m.start() - 200), m.start()):
             continue
         bind = (m["bind"] or "").strip("[]")
         if bind and _looks_like_ip(bind) and spans.free(m.start("bind"), m.end("lport")):
@@ -1222,7 +1233,7 @@ def _extract_errors(
             entry_id = kb.curl_codes.get(int(m["curl"]))
             group = "curl"
         else:
-            group = next(g for g in ("code", "hexcode", "hex", "failed", "mysql", "paren") if m[g])
+            group = next(g for g in ("code", "hexcode", "hex", "failed", "failed2", "mysql", "paren") if m[g])
             code = int(m[group], 16) & 0xFFFF if group == "hex" else int(m[group])
             if group == "hex" and not 10_000 <= code < 12_000:
                 continue  # only Winsock's range: other 16-bit hex numbers are addresses, flags, colours

@@ -1143,11 +1143,13 @@ LONG_TAIL_PIECES = st.sampled_from(
         " > ", ".443", ": ", "IP ", "IP6 ", "fe80::1", "::", ".", "0x274D", "0x8007274D", "ssh -L", "-R ",
         "-D ", "8080", ":", "lookup ", "no such host", "Could not resolve hostname ", "http://(", " or ",
         "):", "|", " Version |", "\n", "v", "1.2.3.4", "1.2.3.4.5", "-redis://", "`", " ", "\t", "é",
+        "x", "_", "3", "A conexão com h foi recusada", "ssh -D 1080", "_localhost", "xlookup db on x",
+        "MySQL server on 'db' (61)", "telnet h 23", '("db", 5432)', "LOCALHOſT", "bind failed. (98)",
     ]
 )  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.lists(LONG_TAIL_PIECES, max_size=40).map("".join))
 def test_the_long_tail_forms_give_exact_spans_on_any_mixture(text: str, kb: Knowledge) -> None:
     assert_well_formed(text, explain(text, kb))
@@ -1423,3 +1425,23 @@ def test_an_ipv4_mapped_address_with_a_port_is_one_endpoint(kb: Knowledge) -> No
     text = "ERROR    tcprelay.py:813 when connect to 136.66.193.131:2738 from ::ffff:121.12.41.156:59300"
     found = [(f.text, f.port.number) for f in explain(text, kb).findings if f.kind == "endpoint" and f.port]
     assert found == [("136.66.193.131:2738", 2738), ("::ffff:121.12.41.156:59300", 59300)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '("db", 5432)',
+        "('db', 5432)",
+        "No connection could be made (0x274D)",
+        "Can't connect to MySQL server on 'db' (61)",
+        "[MySQL server host 'localhost'(11001)]",
+        "bind failed. (98)",
+        "telnet dbhost 23",
+        "ssh -p 2222 git@github",
+        "Connection to db refused",
+        "Could not resolve hostname router",
+    ],
+)
+def test_the_prefilter_lets_every_long_tail_form_through(text: str, kb: Knowledge) -> None:
+    assert explain(text, kb).findings, text  # each is something to explain
+    assert may_contain_findings(text, kb)
