@@ -402,6 +402,8 @@ def endpoint_answer(f: Finding, kb: Knowledge, fill: _Placeholders, *, brief: bo
                 means.append(special.means)
                 sources += special.sources
 
+    if f.ambiguity:  # an unbracketed IPv6 address that may end in a port: say so rather than guess
+        brief_lines.append(f"Without brackets this is ambiguous: {f.ambiguity}.")
     port = f.port
     if port is not None:
         if port.range == "invalid":

@@ -140,3 +140,11 @@ def test_https_to_a_plain_http_port_leads_the_answer(text: str, kb: Knowledge) -
 
 def test_a_wrong_version_number_in_prose_is_not_a_tls_error(kb: Knowledge) -> None:
     assert explain("I had the wrong version number of node installed", kb).findings == ()
+
+
+def test_an_ambiguous_unbracketed_ipv6_endpoint_is_said_to_be_ambiguous(kb: Knowledge) -> None:
+    text = "listening port 2001:db8:85a3::8a2e:370:7334:8080"
+    exp = explain(text, kb)
+    assert len([f for f in exp.findings if f.ambiguity]) == 1
+    said = " ".join([exp.answer.summary, *(s.body for s in exp.answer.sections)])
+    assert "ambiguous" in said and "[2001:db8:85a3::8a2e:370:7334]:8080" in said
