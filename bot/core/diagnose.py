@@ -145,7 +145,20 @@ def _fits(when: Conditions, f: Finding, kb: Knowledge) -> bool:
             return False
     if when.schemes and (f.scheme or "").lower() not in when.schemes:
         return False
+    if when.zone is not None and (_zone(f) is not None) != when.zone:
+        return False
     return not when.services or not when.services.isdisjoint(services_of(f, kb))
+
+
+def _zone(f: Finding) -> str | None:
+    """The zone an IPv6 address was written with (`fe80::1%eth0`, `[fe80::1%25eth0]` in a URL), if any."""
+    if f.address is None or f.address.ip is None or "%" not in f.text:
+        return None
+    zone = f.text.split("%", 1)[1]
+    if f.kind == "url" and zone.startswith("25"):
+        zone = zone[2:]  # "%25" is how a URL writes the "%"
+    zone = zone.split("]", 1)[0]
+    return zone or None
 
 
 def _canonical(ip: str) -> str:
@@ -229,6 +242,9 @@ def _subject_values(text: str, f: Finding, kb: Knowledge) -> dict[str, str]:
         inner = embedded_ipv4(ip)
         if inner:
             values["v4"] = inner
+        zone = _zone(f)
+        if zone:
+            values["zone"] = zone
     if f.host or ip:
         values["host"] = f.host or ip or ""
     if f.port is not None:

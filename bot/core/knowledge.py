@@ -141,6 +141,7 @@ class Conditions(NamedTuple):
     services: frozenset[str] = frozenset()  # program entry ids: named on the line, or known on the port
     schemes: frozenset[str] = frozenset()
     kinds: frozenset[str] = frozenset()  # finding kinds: endpoint, address, url, port
+    zone: bool | None = None  # the address was written with (True) or without (False) a %zone
 
     @property
     def about_endpoint(self) -> bool:
@@ -156,6 +157,7 @@ class Conditions(NamedTuple):
             or self.services
             or self.schemes
             or self.kinds
+            or self.zone is not None
         )
 
     @property
@@ -163,22 +165,26 @@ class Conditions(NamedTuple):
         """How specific the conditions are: one point per condition given, two for a named service,
         address or host (they say the most about one paste)."""
         named = sum(2 for c in (self.services, self.ips, self.hosts, self.networks) if c)
-        return named + sum(
-            1
-            for c in (
-                self.errors,
-                self.no_error,
-                self.side,
-                self.words,
-                self.not_words,
-                self.categories,
-                self.versions,
-                self.host_kinds,
-                self.ports,
-                self.schemes,
-                self.kinds,
+        return (
+            named
+            + sum(
+                1
+                for c in (
+                    self.errors,
+                    self.no_error,
+                    self.side,
+                    self.words,
+                    self.not_words,
+                    self.categories,
+                    self.versions,
+                    self.host_kinds,
+                    self.ports,
+                    self.schemes,
+                    self.kinds,
+                )
+                if c
             )
-            if c
+            + (self.zone is not None)
         )
 
 

@@ -26,7 +26,9 @@ from bot.kb.schema import CATEGORIES, _Checker
 MAX_TITLE = 120
 MAX_LEAD = 300
 MAX_FIX = 700
-PLACEHOLDERS = frozenset({"ip", "port", "host", "endpoint", "service", "error", "port2", "v4", "ephemeral"})
+PLACEHOLDERS = frozenset(
+    {"ip", "port", "host", "endpoint", "service", "error", "port2", "v4", "zone", "ephemeral"}
+)
 COMMAND_PLACEHOLDERS = frozenset({"ip", "port", "host", "port2"})
 SIDES = ("bind", "connect")
 HOST_KINDS = ("single-label", "dotted")
@@ -101,6 +103,9 @@ def _conditions(check: _Checker, value: Any) -> Conditions:
     no_error = raw.get("no_error", False)
     if not isinstance(no_error, bool):
         raise check.fail("'when.no_error' must be true or false")
+    zone = raw.get("zone")
+    if zone is not None and not isinstance(zone, bool):
+        raise check.fail("'when.zone' must be true or false")
     categories: frozenset[AddressCategory] = choice("categories", CATEGORIES)  # type: ignore[assignment]
     return Conditions(
         errors=frozenset(check.strings(raw, "errors")),
@@ -118,6 +123,7 @@ def _conditions(check: _Checker, value: Any) -> Conditions:
         services=frozenset(check.strings(raw, "services")),
         schemes=frozenset(s.lower() for s in check.strings(raw, "schemes")),
         kinds=choice("kinds", KINDS),
+        zone=zone,
     )
 
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 ENTRY_FOLDERS: dict[str, EntryKind] = {"terms": "term", "errors": "error", "programs": "program"}
 DIAGNOSES_FOLDER = "diagnoses"
 IANA_CSV = "data/iana-service-names-port-numbers.csv"
-CACHE_FORMAT = 4  # 1: pickle; 2: plain data (marshal); 3: with diagnoses; 4: diagnoses' phrases joined
+CACHE_FORMAT = 5  # 1: pickle; 2: plain data (marshal); 3: diagnoses; 4: phrases joined; 5: zone
 MAX_IANA_RANGE = 200  # a registration for a port range longer than this is not expanded port by port
 _KNOWLEDGE_SUFFIXES = (".yaml", ".yml", ".csv")
 

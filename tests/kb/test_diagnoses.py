@@ -204,7 +204,9 @@ LEADS: list[tuple[str, str]] = [
         "Host (server): Pop OS Linux, Tailscale IP: 100.82.121.20, the client can't reach it",
     ),
     ("ipv4-mapped-client", "what does ::ffff:10.0.0.5 mean in my access log"),
-    ("link-local-zone", "fe80::a00:27ff:fe4e:66a1%enp0s3"),
+    ("link-local-zoned", "fe80::a00:27ff:fe4e:66a1%enp0s3"),
+    ("link-local-zoned", "curl http://[fe80::1%25eth0]:8080/ hangs"),
+    ("link-local-zone", "ping fe80::a00:27ff:fe4e:66a1 says invalid argument"),
     ("self-assigned-address", "ipconfig shows 169.254.23.7 on my ethernet adapter and no internet"),
     ("cloud-metadata", "DEBUG:urllib3.connectionpool:Starting new HTTP connection (2): 169.254.169.254:80"),
     ("udp-service-port", "sudo ss -ltnp shows nothing on port 67 but dhcpd is running"),
@@ -254,6 +256,8 @@ LEADS: list[tuple[str, str]] = [
 
 # (diagnosis id, a paste that looks alike but is not that cause)
 NEAR_MISSES: list[tuple[str, str]] = [
+    ("link-local-zone", "fe80::a00:27ff:fe4e:66a1%enp0s3"),
+    ("link-local-zoned", "ping fe80::a00:27ff:fe4e:66a1 says invalid argument"),
     ("tailscale-quad100", "what is 100.100.100.101"),
     ("devtools-debugging-port", "Error: connect ECONNREFUSED 127.0.0.1:9222"),
     ("loopback-or-every-address", "what is 127.0.0.1"),
