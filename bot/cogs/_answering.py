@@ -93,16 +93,17 @@ async def reply_to(
     """
     embeds, view = build_reply(explanation, kb=bot.kb, asker_id=asker_id, style=style, note=note)
     kwargs: dict[str, object] = {"view": view} if view is not None else {}
-    with LIVE_VIEWS.sending(view):
-        answer = await question.channel.send(
-            embeds=embeds,
-            reference=question.to_reference(fail_if_not_exists=False),
-            mention_author=False,
-            **kwargs,  # type: ignore[arg-type]
-        )
-    if view is not None:
-        LIVE_VIEWS.sent(view, answer)
-    bot.linker.add(Link(question.id, question.channel.id, answer.id, asker_id, style, fingerprint(text)))
+    with bot.linker.answering(question.id):  # an edit of the question meanwhile waits for the link
+        with LIVE_VIEWS.sending(view):
+            answer = await question.channel.send(
+                embeds=embeds,
+                reference=question.to_reference(fail_if_not_exists=False),
+                mention_author=False,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        if view is not None:
+            LIVE_VIEWS.sent(view, answer)
+        bot.linker.add(Link(question.id, question.channel.id, answer.id, asker_id, style, fingerprint(text)))
     announce_answer(bot, entry_point, explanation, received)
     return answer
 

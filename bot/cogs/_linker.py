@@ -6,7 +6,10 @@ or for the oldest of many answers, edits simply stop being followed; nothing els
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,6 +35,7 @@ class AnswerLinker:
         self.capacity = capacity
         self._by_question: OrderedDict[int, Link] = OrderedDict()
         self._by_answer: dict[int, int] = {}
+        self._answering: dict[int, asyncio.Event] = {}  # questions whose answer is being sent
 
     def __len__(self) -> int:
         return len(self._by_question)
@@ -44,6 +48,26 @@ class AnswerLinker:
         while len(self._by_question) > self.capacity:
             _, old = self._by_question.popitem(last=False)
             self._by_answer.pop(old.answer_id, None)
+
+    @contextlib.contextmanager
+    def answering(self, question_id: int) -> Iterator[None]:
+        """Around sending the answer to a question: an edit arriving meanwhile waits for its link."""
+        done = self._answering.setdefault(question_id, asyncio.Event())
+        try:
+            yield
+        finally:
+            done.set()
+            if self._answering.get(question_id) is done:
+                del self._answering[question_id]
+
+    async def settled(self, question_id: int, timeout: float = 10.0) -> Link | None:
+        """The link for a question, after its answer is sent if it is being sent now: an edit made
+        while the answer is on its way (a second after asking) follows the answer too."""
+        pending = self._answering.get(question_id)
+        if pending is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(pending.wait(), timeout)
+        return self._by_question.get(question_id)
 
     def get(self, question_id: int) -> Link | None:
         """The link for a question, if it is still remembered."""

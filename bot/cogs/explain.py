@@ -125,7 +125,7 @@ class Explain(commands.Cog):
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """Keep the answer in step with its question (both asked and unasked answers)."""
-        link = self.bot.linker.get(payload.message_id)
+        link = await self.bot.linker.settled(payload.message_id)
         if link is None:
             return
         message = payload.message
