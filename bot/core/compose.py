@@ -178,9 +178,7 @@ def combine(lead: Answer, parts: Sequence[Answer], *, brief: bool = False, diagn
     lead is a diagnosis, whose commands stand alone for each OS it has commands for.
     """
     every = [lead, *parts]
-    refs: list[Reference] = []
-    for part in every:
-        refs += [r for r in part.references if r not in refs]
+    refs = _refs(r for part in every for r in part.references)
     ids = tuple(dict.fromkeys(i for p in every for i in p.entry_ids))
     if brief:
         return Answer(lead.title, lead.summary, (), tuple(refs[:MAX_REFERENCES]), ids)
@@ -302,8 +300,13 @@ def _subject(f: Finding) -> tuple[object, ...]:
 
 
 def _refs(sources: Iterable[Source]) -> tuple[Reference, ...]:
-    """References in first-cited order, each once (an entry's sources are references as they are)."""
-    return tuple(dict.fromkeys(sources))
+    """References in first-cited order, each page once: two titles for one URL (a block's "RFC 6598"
+    and a diagnosis's "RFC 6598 (100.64.0.0/10, ...)") are one source. An entry's sources are
+    references as they are."""
+    by_url: dict[str, Reference] = {}
+    for source in sources:
+        by_url.setdefault(source.url, source)
+    return tuple(by_url.values())
 
 
 def _os_sections(

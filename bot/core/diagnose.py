@@ -18,7 +18,6 @@ from bot.core.knowledge import Command, CommandOs, Conditions, Diagnosis, Knowle
 from bot.core.model import Finding
 from bot.core.phrases import ephemeral_sentence
 
-MAX_ALSO = 2  # other diagnoses offered as "also possible"
 _ENDPOINT_KINDS = frozenset({"endpoint", "address", "url", "port"})
 _BIND_ERRORS = frozenset({"EADDRINUSE", "EACCES"})
 _BIND_WORDS = frozenset(
@@ -43,7 +42,6 @@ class Diagnosed(NamedTuple):
     commands: Mapping[CommandOs, tuple[Command, ...]]
     diagnosis: Diagnosis
     subject: Finding | None
-    values: Mapping[str, str]  # what the placeholders were filled with
 
 
 class Message(NamedTuple):
@@ -331,5 +329,5 @@ def diagnose(text: str, findings: Sequence[Finding], kb: Knowledge) -> tuple[Dia
             if extra:
                 fix = f"{fix}\n{extra}"
         commands = _filled_commands(diagnosis.commands, values)
-        out.append(Diagnosed(diagnosis.id, title, summary, fix, commands, diagnosis, subject, values))
+        out.append(Diagnosed(diagnosis.id, title, summary, fix, commands, diagnosis, subject))
     return tuple(out)
