@@ -38,28 +38,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_core import CHATTER as CORE_CHATTER  # noqa: E402
+
+# bench_core's chatter, and log lines that hold no finding either.
 CHATTER = [
-    "lol yeah that's what I thought",
-    "did you try turning it off and on again?",
-    "I'll push the fix tomorrow morning",
-    "anyone up for games tonight",
-    "thanks, that worked!",
-    "the build is green again",
-    "can someone review my PR when they have a minute",
-    "haha no way",
-    "I think the docs are wrong about that",
-    "brb grabbing coffee",
-    "we should ship this before the weekend",
-    "good morning everyone",
-    "that's a really nice approach, I like it",
-    "it compiles on my machine but not in CI",
-    "ok, merging now",
-    "which editor do you use",
-    "the meeting moved to 3pm",
-    "my cat just walked over the keyboard",
-    "version 2 is so much faster",
-    "I read the whole thread and still don't get it",
+    *CORE_CHATTER,
     "INFO worker started, waiting for jobs",
     "DEBUG cache warmed in 12 ms",
     "WARN retrying job after backoff",
